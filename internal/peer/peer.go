@@ -94,6 +94,11 @@ type Config struct {
 	// most, which tlog.Client bounds) per step; with the step prepared
 	// ahead, twice that. 0 means [DefaultStepBytes].
 	StepBytes int64
+	// StepEntryBytes bounds the entries one step holds likewise: a step
+	// ends after the entry that takes its entries to StepEntryBytes
+	// bytes or more (an entry may be 64 KiB, tlog.MaxEntrySize; Parley
+	// writes a few hundred bytes). 0 means [DefaultStepBytes].
+	StepEntryBytes int64
 	// Logger logs rounds; nil discards.
 	Logger *slog.Logger
 	// StallTimeout is how long a request to the peer may make no
@@ -270,6 +275,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.StepBytes <= 0 {
 		cfg.StepBytes = DefaultStepBytes
+	}
+	if cfg.StepEntryBytes <= 0 {
+		cfg.StepEntryBytes = DefaultStepBytes
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -1082,13 +1090,22 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		return nil, fmt.Errorf("peer %s: the tree replicated here has %d entries, not %d", p.Name, f.builder.Size(), from)
 	}
 	leaves := make([][]byte, 0, to-from)
+	var leafBytes int64
 	err := c.Leaves(ctx, uint64(from), uint64(to), func(i uint64, leaf []byte) error {
 		if i != uint64(from)+uint64(len(leaves)) {
 			return fmt.Errorf("entry %d came out of order", i)
 		}
 		leaves = append(leaves, leaf)
+		// An entry may be 64 KiB (tlog.MaxEntrySize): 4096 of them, a
+		// step's, would be 256 MiB held, twice.
+		if leafBytes += int64(len(leaf)); leafBytes >= f.cfg.StepEntryBytes && int64(i)+1 < to {
+			return errStepFull
+		}
 		return nil
 	})
+	if errors.Is(err, errStepFull) {
+		err, to = nil, from+int64(len(leaves))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read entries %d–%d of peer %s: %w", from, to, p.Name, err)
 	}
