@@ -27,6 +27,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -440,8 +441,9 @@ func TestPeerBundleBounded(t *testing.T) {
 // behind its log, an object whose signature isn't its sharer's key in
 // force, one dated more than node.MaxVersionAhead ahead of the
 // follower's clock (peer.ErrVersionAhead) and a statement under a
-// predefined TLP id (peer.ErrMarking) are refused: the follower stops
-// before them, stores nothing of their step and says why.
+// predefined TLP id or an invalid id (peer.ErrMarking) are refused: the
+// follower stops before them, stores nothing of their step and says why,
+// with no control character of the peer's in what it says.
 func TestPeerRefusesForgedObjects(t *testing.T) {
 	onlySQLite(t)
 	for _, tc := range []struct {
@@ -477,6 +479,16 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 				"definition": map[string]any{"statement": "TLP:RED means share with anyone"},
 			}))
 		}},
+		{"terminal escape in the id", "marking definition is invalid", func(t *testing.T, b *origin) {
+			// The id (which stix.Parse doesn't check) is in the
+			// validator's error: the recorded and logged error must not
+			// carry the escape, short as it is.
+			storeBehindChecks(t, b, object(t, b.alice.Key, map[string]any{
+				"type": "marking-definition", "spec_version": "2.1", "id": "marking-definition--\x1b]0;owned\x07\x1b[2J",
+				"created_by_ref": b.alice.ID, "created": "2026-01-01T00:00:00.000Z", "definition_type": "statement",
+				"definition": map[string]any{"statement": "x"},
+			}))
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newOrigin(t, "a")
@@ -497,6 +509,9 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 			p := a.waitPeer(t, "a", "refusal", func(p store.Peer) bool { return strings.Contains(p.State.LastError, "refused object") })
 			if !strings.Contains(p.State.LastError, tc.want) {
 				t.Fatalf("error %q doesn't say %q", p.State.LastError, tc.want)
+			}
+			if !untrusted.Printable(p.State.LastError) {
+				t.Fatalf("error %q holds control characters", p.State.LastError)
 			}
 			if got := len(localObjects(t, a.Node, pa.Into)); got != 10 || p.State.Objects != 10 {
 				t.Fatalf("stored %d objects (recorded %d) after the refusal, want 10", got, p.State.Objects)

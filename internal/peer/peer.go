@@ -323,7 +323,8 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 // node logs and records in the peer's state.
 const MaxErrorText = 1000
 
-// clippedError is an error whose text is cut to MaxErrorText bytes.
+// clippedError is an error whose text is cut to MaxErrorText bytes, its
+// control and bidi characters replaced.
 type clippedError struct{ err error }
 
 func (e clippedError) Error() string { return untrusted.Text(e.err.Error(), MaxErrorText) }
@@ -415,13 +416,17 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 }
 
 // roundError is err as [Follower.Round] returns and records it: a stall
-// begins with [StalledPrefix], and the text is cut to [MaxErrorText]. It
-// leaves an error it made as it is.
+// begins with [StalledPrefix], and the text is cut to [MaxErrorText], with
+// control characters (terminal escapes) and bidi controls replaced
+// ([untrusted.Text]) however short it is: the peer's text (an object's
+// id, quoted by a check deep down) may be in it, and the node logs it and
+// records it for `parley peer status`. It leaves an error it made as it
+// is.
 func roundError(err error) error {
 	if se := (*StallError)(nil); errors.As(err, &se) && !errors.As(err, new(stalledRound)) {
 		err = stalledRound{err}
 	}
-	if err != nil && len(err.Error()) > MaxErrorText {
+	if err != nil && untrusted.Text(err.Error(), MaxErrorText) != err.Error() {
 		err = clippedError{err}
 	}
 	return err
