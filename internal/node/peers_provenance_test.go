@@ -46,7 +46,7 @@ func TestPeerCantTouchLocalObjects(t *testing.T) {
 	delete(m, "extensions")
 	m["modified"] = stix.FormatTimestamp(t0.Add(time.Hour))
 	m["revoked"] = true
-	storeBehindChecks(t, b, object(t, b.alice.Key, m))
+	storeBehindChecks(t, b, object(t, b.alice.Key, m), "")
 
 	pa := a.follow(t, b, "a", "from-b")
 	a.caughtUp(t, b, "a")

@@ -1321,6 +1321,13 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 		return perr
 	}
 	o.parsed = parsed
+	// The id's form, as A's own ingest checks it (stix.Validator): B's
+	// text becomes an id of A's collection, in its URLs and answers.
+	if typ, err := stix.SplitIdentifier(parsed.ID); err != nil {
+		return fmt.Errorf("%w: %w", tlog.ErrObjectMismatch, err)
+	} else if typ != parsed.Type {
+		return fmt.Errorf("%w: the id %q isn't of the object's type %q", tlog.ErrObjectMismatch, parsed.ID, parsed.Type)
+	}
 	if parsed.Type == "marking-definition" {
 		// The sharing restrictions of A's readers: a predefined TLP id
 		// names the specification's object and nothing else, and TLP
