@@ -159,7 +159,7 @@ const DefaultMaxKeyBytes = 256 << 20
 const DefaultMaxKeyEntries = 1 << 20
 
 // ErrTooManyKeys is wrapped by the error of a step holding a member key
-// entry past [Config.MaxKeyEntries].
+// entry past [Config.MaxKeyEntries] or [Config.MaxKeyBytes].
 var ErrTooManyKeys = errors.New("the peer's log holds more member key entries than this node replicates")
 
 // DefaultMaxVersionAhead is [Config.MaxVersionAhead] by default: 100
@@ -1324,9 +1324,9 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 	// The id's form, as A's own ingest checks it (stix.Validator): B's
 	// text becomes an id of A's collection, in its URLs and answers.
 	if typ, err := stix.SplitIdentifier(parsed.ID); err != nil {
-		return fmt.Errorf("%w: %w", tlog.ErrObjectMismatch, err)
+		return fmt.Errorf("the object's id: %w", err)
 	} else if typ != parsed.Type {
-		return fmt.Errorf("%w: the id %q isn't of the object's type %q", tlog.ErrObjectMismatch, parsed.ID, parsed.Type)
+		return fmt.Errorf("the object's id: %w: %q isn't of the object's type %q", stix.ErrIdentifier, parsed.ID, parsed.Type)
 	}
 	if parsed.Type == "marking-definition" {
 		// The sharing restrictions of A's readers: a predefined TLP id
