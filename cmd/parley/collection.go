@@ -189,6 +189,9 @@ func runCollectionGrant(ctx context.Context, c *cli, args []string) error {
 	if errors.Is(err, store.ErrInvalid) {
 		return usageErrorf("a revoked or removed member's access ended for good: add it again as a new member", "%v", err)
 	}
+	if errors.Is(err, store.ErrConflict) {
+		return usageErrorf("give --read alone: a followed peer's collection is read-only (docs/federation.md)", "%v", err)
+	}
 	if err != nil {
 		return withExit(3, "", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -108,8 +109,30 @@ func (n *Node) RevokeAccess(ctx context.Context, collection, member string, read
 // store.ErrNotFound for an unknown collection or member, and
 // store.ErrInvalid for a revoked or removed member or when neither read
 // nor write is asked; each changes nothing.
+//
+// Write on the read-only collection of a peer (parley peer add --into)
+// fails with store.ErrConflict: the peer's copies are stored there
+// without a claim on their ids (the peer's log, not this node's first
+// writer, says whose an id is), so a member writing beside them would
+// have its objects replaced or revoked by any later version the peer
+// logs under the same id, and the peer's proofs would no longer cover
+// the collection. Once the peer's replication is stopped for good (its
+// member removed, or a fork), write may be granted.
 func (n *Node) GrantAccess(ctx context.Context, collection, member string, read, write bool) (store.Collection, store.Member, error) {
-	return n.changeAccess(ctx, collection, member, func(c, m string) error { return n.store.GrantAccess(ctx, c, m, read, write) })
+	return n.changeAccess(ctx, collection, member, func(c, m string) error {
+		if write {
+			ps, err := n.store.Peers(ctx)
+			if err != nil {
+				return err
+			}
+			for _, p := range ps {
+				if p.Into == c && p.State.Stopped == "" {
+					return fmt.Errorf("couldn't grant write on collection %s: it is the read-only copy of peer %s's collection, which only the peer's log writes (a member writing there could have its objects replaced or revoked by the peer's versions of the same ids); stop the peer's replication first (parley member remove %s): %w", c, p.Name, peer.MemberName(p.Name), store.ErrConflict)
+				}
+			}
+		}
+		return n.store.GrantAccess(ctx, c, m, read, write)
+	})
 }
 
 // changeAccess finds the collection (by id or title) and the member (by

@@ -319,7 +319,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			f := followers[p.Name]
 			if f == nil {
 				f, err = peer.New(peer.Config{Store: st, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger,
-					Owner: n.roundOwner, Lease: time.Duration(n.cfg.RoundLeaseTTL)}, p)
+					Owner: n.roundOwner, Lease: time.Duration(n.cfg.RoundLeaseTTL), MaxVersionAhead: MaxVersionAhead}, p)
 				if err != nil {
 					logger.Warn("couldn't follow peer", "peer", p.Name, "err", err)
 					continue

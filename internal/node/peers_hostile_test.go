@@ -172,6 +172,40 @@ func TestPeerStepBytes(t *testing.T) {
 	}
 }
 
+// TestPeerStepEntryBytes: a step holds at most Config.StepEntryBytes of
+// the peer's entries and one entry more, however many Step allows and
+// whatever the objects' bytes, so that a peer whose entries are large (64
+// KiB each, tlog.MaxEntrySize: a hostile peer logs what it likes) can't
+// make one step hold 4096 of them. The steps cut short are recorded in
+// order and the peer is replicated whole.
+func TestPeerStepEntryBytes(t *testing.T) {
+	ctx := context.Background()
+	b, size := sharedOrigin(t, 5)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
+	st := &stepLog{Store: n.Store()}
+	f, err := peer.New(peer.Config{Store: st, Dir: t.TempDir(), StepEntryBytes: 1}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.Round(ctx)
+	if err != nil || res.Next != size || res.Objects != 5 {
+		t.Fatalf("Round = %+v, %v; want all %d entries, 5 objects", res, err, size)
+	}
+	steps := st.recorded()
+	if int64(len(steps)) != size {
+		t.Fatalf("steps %v: with StepEntryBytes 1, each step ends after its first entry: want %d", steps, size)
+	}
+	for i, s := range steps {
+		if s[0] != int64(i) || s[1] != int64(i)+1 {
+			t.Fatalf("steps %v aren't one entry each, in order", steps)
+		}
+	}
+	if got := len(localObjects(t, n, pa.Into)); got != 5 {
+		t.Fatalf("%d objects stored, want 5", got)
+	}
+}
+
 // TestPeerRedirectElsewhere: a peer that redirects the follower to
 // another origin (here the cloud's metadata address, in a Location of a
 // MiB) isn't followed; the round's error and the peer's recorded error

@@ -27,6 +27,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -437,9 +438,13 @@ func TestPeerBundleBounded(t *testing.T) {
 }
 
 // TestPeerRefusesForgedObjects: an object whose bytes the origin changed
-// behind its log, and an object whose signature isn't its sharer's key in
-// force, are refused: the follower stops before them, stores nothing of
-// their step and says why.
+// behind its log, an object whose signature isn't its sharer's key in
+// force, one dated more than node.MaxVersionAhead ahead of the
+// follower's clock (peer.ErrVersionAhead), a statement under a
+// predefined TLP id (peer.ErrMarking), an object with an invalid id, and
+// one whose opening names another id are refused: the
+// follower stops before them, stores nothing of their step and says why,
+// with no control character of the peer's in what it says.
 func TestPeerRefusesForgedObjects(t *testing.T) {
 	onlySQLite(t)
 	for _, tc := range []struct {
@@ -456,19 +461,40 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 			// Stored behind the node's checks: signed with a key alice
 			// never had.
 			_, other, _ := ed25519.GenerateKey(rand.Reader)
-			raw := indicator(t, b.alice.ID, other, t0)
-			o, _ := stix.Parse(raw)
-			canon, _ := o.Canonical()
-			salt, _ := tlog.NewSalt(rand.Reader)
-			_, err := b.store.Submit(context.Background(), store.Submission{StatusID: "forged", Collection: b.intel, Member: b.alice.ID, Received: time.Now(),
-				Items: []store.Item{{Owned: true, Salt: salt, Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon},
-					Entry: func(so store.Object) ([]byte, error) {
-						op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
-						return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
-					}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			storeBehindChecks(t, b, indicator(t, b.alice.ID, other, t0), "")
+		}},
+		{"dated far ahead", "more than 100 years ahead", func(t *testing.T, b *origin) {
+			// Signed by alice's key in force, stored behind B's checks
+			// (B's own ingest refuses it, node.MaxVersionAhead): A's
+			// copy would stand for good, above any later version B logs.
+			storeBehindChecks(t, b, indicator(t, b.alice.ID, b.alice.Key, time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)), "")
+		}},
+		{"TLP id squatted", "predefined TLP", func(t *testing.T, b *origin) {
+			// A statement under TLP:RED's id, signed by alice's key in
+			// force, stored behind B's checks (B's own validation
+			// refuses it, TestTLPIdNotSquatted): A's readers' tools take
+			// a TLP marking by its id.
+			storeBehindChecks(t, b, object(t, b.alice.Key, map[string]any{
+				"type": "marking-definition", "spec_version": "2.1", "id": stix.TLPRedID,
+				"created_by_ref": b.alice.ID, "created": "2026-01-01T00:00:00.000Z", "definition_type": "statement",
+				"definition": map[string]any{"statement": "TLP:RED means share with anyone"},
+			}), "")
+		}},
+		{"invalid id", "is not of the form type--UUID", func(t *testing.T, b *origin) {
+			// A's ingest refuses it (stix.Validator); stix.Parse doesn't.
+			storeBehindChecks(t, b, object(t, b.alice.Key, map[string]any{
+				"type": "indicator", "spec_version": "2.1", "id": "indicator--\x1b]0;owned\x07\x1b[2J",
+				"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+				"created_by_ref": b.alice.ID, "name": "bad id",
+				"pattern": "[domain-name:value = 'evil.example']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+			}), "")
+		}},
+		{"terminal escape in the opening", "the opening's", func(t *testing.T, b *origin) {
+			// B's opening names another id than the object's, with
+			// terminal escapes, and commits to both: the check names it,
+			// and the recorded and logged error must not carry the
+			// escapes, short as it is.
+			storeBehindChecks(t, b, indicator(t, b.alice.ID, b.alice.Key, t0), "indicator--\x1b]0;owned\x07\x1b[2J")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -491,10 +517,43 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 			if !strings.Contains(p.State.LastError, tc.want) {
 				t.Fatalf("error %q doesn't say %q", p.State.LastError, tc.want)
 			}
+			if !untrusted.Printable(p.State.LastError) {
+				t.Fatalf("error %q holds control characters", p.State.LastError)
+			}
 			if got := len(localObjects(t, a.Node, pa.Into)); got != 10 || p.State.Objects != 10 {
 				t.Fatalf("stored %d objects (recorded %d) after the refusal, want 10", got, p.State.Objects)
 			}
 		})
+	}
+}
+
+// storeBehindChecks stores raw (signed) in B's intel as alice's,
+// with its log entry, without the node's checks: what a hostile B logs.
+// A non-empty id is the id B stores and logs it under (its opening's),
+// whatever raw's.
+func storeBehindChecks(t *testing.T, b *origin, raw []byte, id string) {
+	t.Helper()
+	o, err := stix.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id == "" {
+		id = o.ID
+	}
+	canon, _ := o.Canonical()
+	v := o.Modified
+	if v.IsZero() {
+		v = o.Created
+	}
+	salt, _ := tlog.NewSalt(rand.Reader)
+	_, err = b.store.Submit(context.Background(), store.Submission{StatusID: "behind-" + o.ID, Collection: b.intel, Member: b.alice.ID, Received: time.Now(),
+		Items: []store.Item{{Owned: true, Salt: salt, Object: store.Object{ID: id, Type: o.Type, SpecVersion: "2.1", Version: v, Signed: true, Raw: canon},
+			Entry: func(so store.Object) ([]byte, error) {
+				op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
+				return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
+			}}}})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

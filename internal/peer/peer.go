@@ -94,6 +94,11 @@ type Config struct {
 	// most, which tlog.Client bounds) per step; with the step prepared
 	// ahead, twice that. 0 means [DefaultStepBytes].
 	StepBytes int64
+	// StepEntryBytes bounds the entries one step holds likewise: a step
+	// ends after the entry that takes its entries to StepEntryBytes
+	// bytes or more (an entry may be 64 KiB, tlog.MaxEntrySize; Parley
+	// writes a few hundred bytes). 0 means [DefaultStepBytes].
+	StepEntryBytes int64
 	// Logger logs rounds; nil discards.
 	Logger *slog.Logger
 	// StallTimeout is how long a request to the peer may make no
@@ -121,7 +126,68 @@ type Config struct {
 	// Lease is how long a round's lease lasts unrenewed; 0 means
 	// [DefaultRoundLease]. It must be several Heartbeats.
 	Lease time.Duration
+	// MaxVersionAhead is how far ahead of Now the version of a
+	// replicated object (its opening's version: its modified, its
+	// created, or for an object with neither the peer's date_added) may
+	// be: a later one is refused as the node's own ingest refuses it
+	// (node.MaxVersionAhead, which the node passes), and fails the step
+	// ([ErrVersionAhead]). 0 means [DefaultMaxVersionAhead].
+	MaxVersionAhead time.Duration
+	// MaxKeyEntries bounds the member key entries of the peer's log
+	// that the follower replicates: its key history, which it holds in
+	// memory and replays at each round that starts anew, and the key
+	// entries it reads back to check a key index, grow with each. A peer
+	// that logs more (a hostile one rotating keys without end) fails the
+	// step that holds the first entry past the bound ([ErrTooManyKeys]),
+	// and replication waits at that entry, retried each round. 0 means
+	// [DefaultMaxKeyEntries].
+	MaxKeyEntries int
+	// MaxKeyBytes bounds the bytes of those key entries likewise (an
+	// entry may be up to 64 KiB, its member id as long); 0 means
+	// [DefaultMaxKeyBytes].
+	MaxKeyBytes int64
 }
+
+// DefaultMaxKeyBytes is [Config.MaxKeyBytes] by default: 256 MiB, about
+// a million key entries of the size Parley writes.
+const DefaultMaxKeyBytes = 256 << 20
+
+// DefaultMaxKeyEntries is [Config.MaxKeyEntries] by default: a million
+// registrations, rotations and revocations, hundreds of times what a
+// node of thousands of members, each rotating its key now and then,
+// logs.
+const DefaultMaxKeyEntries = 1 << 20
+
+// ErrTooManyKeys is wrapped by the error of a step holding a member key
+// entry past [Config.MaxKeyEntries] or [Config.MaxKeyBytes].
+var ErrTooManyKeys = errors.New("the peer's log holds more member key entries than this node replicates")
+
+// DefaultMaxVersionAhead is [Config.MaxVersionAhead] by default: 100
+// years, node.MaxVersionAhead.
+const DefaultMaxVersionAhead = 100 * 365 * 24 * time.Hour
+
+// ErrMarking is wrapped by the error of a step holding a marking
+// definition that A's own ingest refuses (stix.Validator): one under the
+// id of a predefined TLP marking with other content (TLP:RED's id saying
+// TLP:CLEAR), or a TLP level redefined under another id. A's readers, and
+// their tools, take a TLP marking by its id. Like any refused object it
+// fails the step.
+var ErrMarking = errors.New("the marking definition is invalid")
+
+// markingValidator checks replicated marking definitions.
+var markingValidator = &stix.Validator{}
+
+// ErrVersionAhead is wrapped by the error of a step holding an object
+// whose version is dated more than [Config.MaxVersionAhead] ahead of the
+// follower's clock: the version that stands is the one with the greatest
+// modified, and one dated 9999-12-31 could never be replaced or revoked
+// by a later version the peer logs. The node's own ingest refuses such a
+// version from its members (node.MaxVersionAhead), and so does a peer
+// running a Parley that checks it: only a peer that doesn't (an older
+// Parley, or a hostile or compromised one) logs it. Like any refused
+// object it fails the step, and replication of the peer waits at that
+// entry, retried each round, until the operators settle it.
+var ErrVersionAhead = errors.New("the object's version is dated too far ahead of this node's clock")
 
 // DefaultRoundLease is how long a round's lease lasts unless its process
 // renews it ([Config.Lease]): six heartbeats. Of several processes on one
@@ -154,9 +220,12 @@ type Follower struct {
 	key    note.Verifier
 	policy *tlog.Policy
 
-	// The replicated state, rebuilt from the store when nil.
-	keys    *tlog.KeyHistory
-	builder *tlog.TileBuilder
+	// The replicated state, rebuilt from the store when nil; keyCount
+	// and keyBytes are the number of key entries in keys and their bytes.
+	keys     *tlog.KeyHistory
+	builder  *tlog.TileBuilder
+	keyCount int
+	keyBytes int64
 
 	// lease is the lease of the round running (Round), which fences its
 	// steps ([store.PeerStep].Round).
@@ -207,6 +276,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	if cfg.StepBytes <= 0 {
 		cfg.StepBytes = DefaultStepBytes
 	}
+	if cfg.StepEntryBytes <= 0 {
+		cfg.StepEntryBytes = DefaultStepBytes
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -218,6 +290,15 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultRoundLease
+	}
+	if cfg.MaxVersionAhead <= 0 {
+		cfg.MaxVersionAhead = DefaultMaxVersionAhead
+	}
+	if cfg.MaxKeyEntries <= 0 {
+		cfg.MaxKeyEntries = DefaultMaxKeyEntries
+	}
+	if cfg.MaxKeyBytes <= 0 {
+		cfg.MaxKeyBytes = DefaultMaxKeyBytes
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = min(DefaultHeartbeat, cfg.Lease/6)
@@ -242,7 +323,8 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 // node logs and records in the peer's state.
 const MaxErrorText = 1000
 
-// clippedError is an error whose text is cut to MaxErrorText bytes.
+// clippedError is an error whose text is cut to MaxErrorText bytes, its
+// control and bidi characters replaced.
 type clippedError struct{ err error }
 
 func (e clippedError) Error() string { return untrusted.Text(e.err.Error(), MaxErrorText) }
@@ -334,13 +416,17 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 }
 
 // roundError is err as [Follower.Round] returns and records it: a stall
-// begins with [StalledPrefix], and the text is cut to [MaxErrorText]. It
-// leaves an error it made as it is.
+// begins with [StalledPrefix], and the text is cut to [MaxErrorText], with
+// control characters (terminal escapes) and bidi controls replaced
+// ([untrusted.Text]) however short it is: the peer's text (an object's
+// id, quoted by a check deep down) may be in it, and the node logs it and
+// records it for `parley peer status`. It leaves an error it made as it
+// is.
 func roundError(err error) error {
 	if se := (*StallError)(nil); errors.As(err, &se) && !errors.As(err, new(stalledRound)) {
 		err = stalledRound{err}
 	}
-	if err != nil && len(err.Error()) > MaxErrorText {
+	if err != nil && untrusted.Text(err.Error(), MaxErrorText) != err.Error() {
 		err = clippedError{err}
 	}
 	return err
@@ -903,7 +989,10 @@ func (f *Follower) load(ctx context.Context, next int64) error {
 	if err != nil {
 		return fmt.Errorf("couldn't resume the tree of peer %s: %w", f.name, err)
 	}
-	f.keys, f.builder = h, b
+	f.keys, f.builder, f.keyCount, f.keyBytes = h, b, len(ks), 0
+	for _, k := range ks {
+		f.keyBytes += int64(len(k.Leaf))
+	}
 	return nil
 }
 
@@ -1006,13 +1095,22 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		return nil, fmt.Errorf("peer %s: the tree replicated here has %d entries, not %d", p.Name, f.builder.Size(), from)
 	}
 	leaves := make([][]byte, 0, to-from)
+	var leafBytes int64
 	err := c.Leaves(ctx, uint64(from), uint64(to), func(i uint64, leaf []byte) error {
 		if i != uint64(from)+uint64(len(leaves)) {
 			return fmt.Errorf("entry %d came out of order", i)
 		}
 		leaves = append(leaves, leaf)
+		// An entry may be 64 KiB (tlog.MaxEntrySize): 4096 of them, a
+		// step's, would be 256 MiB held, twice.
+		if leafBytes += int64(len(leaf)); leafBytes >= f.cfg.StepEntryBytes && int64(i)+1 < to {
+			return errStepFull
+		}
 		return nil
 	})
+	if errors.Is(err, errStepFull) {
+		err, to = nil, from+int64(len(leaves))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read entries %d–%d of peer %s: %w", from, to, p.Name, err)
 	}
@@ -1086,9 +1184,14 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		}
 		entries[j] = e
 		if e.Kind == tlog.KindMemberKey {
+			if f.keyCount >= f.cfg.MaxKeyEntries || f.keyBytes+int64(len(l)) > f.cfg.MaxKeyBytes {
+				return nil, fmt.Errorf("member key entry %d of peer %s: %w: it logged %d (%d bytes) before it, and this node replicates at most %d (%d bytes); it replicates nothing from entry %d on", i, p.Name, ErrTooManyKeys, f.keyCount, f.keyBytes, f.cfg.MaxKeyEntries, f.cfg.MaxKeyBytes, i)
+			}
 			if err := f.keys.Apply(i, e); err != nil {
 				return nil, fmt.Errorf("member key entry %d of peer %s: %w", i, p.Name, err)
 			}
+			f.keyCount++
+			f.keyBytes += int64(len(l))
 			keys = append(keys, store.PeerKey{Index: int64(i), Leaf: l})
 		}
 	}
@@ -1218,8 +1321,30 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 		return perr
 	}
 	o.parsed = parsed
-	if _, err := stix.ParseTimestamp(o.op.Version); err != nil {
+	// The id's form, as A's own ingest checks it (stix.Validator): B's
+	// text becomes an id of A's collection, in its URLs and answers.
+	if typ, err := stix.SplitIdentifier(parsed.ID); err != nil {
+		return fmt.Errorf("the object's id: %w", err)
+	} else if typ != parsed.Type {
+		return fmt.Errorf("the object's id: %w: %q isn't of the object's type %q", stix.ErrIdentifier, parsed.ID, parsed.Type)
+	}
+	if parsed.Type == "marking-definition" {
+		// The sharing restrictions of A's readers: a predefined TLP id
+		// names the specification's object and nothing else, and TLP
+		// levels aren't redefined under other ids, as A's own ingest
+		// checks (stix.Validator's marking rule); B's other objects are
+		// kept as B's log proves them (docs/federation.md).
+		if err := markingValidator.Validate(parsed); err != nil {
+			return fmt.Errorf("%w: %w", ErrMarking, err)
+		}
+	}
+	v, err := stix.ParseTimestamp(o.op.Version)
+	if err != nil {
 		return fmt.Errorf("the opening's version: %w", err)
+	}
+	if now := f.cfg.Now(); v.After(now.Add(f.cfg.MaxVersionAhead)) {
+		return fmt.Errorf("%w: the %s is dated %s, more than %d years ahead of this node's clock (%s): no later version of it could ever replace or revoke it (this node's own members' are refused too)",
+			ErrVersionAhead, untrusted.Text(parsed.Type, 100), stix.FormatTimestamp(v), f.cfg.MaxVersionAhead/(365*24*time.Hour), stix.FormatTimestamp(now.UTC()))
 	}
 	return nil
 }
