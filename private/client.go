@@ -63,6 +63,12 @@ type PublishRequest struct {
 // 429: the member's query budget for the set is spent.
 var ErrBudgetSpent = errors.New("query budget spent")
 
+// ErrWithdrawn is returned by [Client.Check] when the node serves a set
+// as live whose receipt logs its withdrawal (an oprf-withdrawal entry
+// that verifies): a node replaying a set after its provider withdrew it,
+// or answering from before the withdrawal. No value is sent.
+var ErrWithdrawn = errors.New("the set was withdrawn")
+
 // HTTPError is a non-success answer from a node, carrying the TAXII-style
 // error object's title and description.
 type HTTPError struct {
@@ -311,7 +317,11 @@ func (c *Client) LogKey(ctx context.Context) (string, error) {
 // every batch's proof and returns the positions in lines of those that
 // are in the set, ascending, every copy of a value included. Invalid
 // lines fail before anything is sent. Progress counts distinct values.
-// rand supplies the blinds (crypto/rand in production).
+// rand supplies the blinds (crypto/rand in production). A receipt that
+// holds a withdrawal is verified as one ([KeyReceipt.VerifyWithdrawn]),
+// handed to Verified as evidence, and the check fails with
+// [ErrWithdrawn] before any value is sent (one that doesn't verify
+// wraps [ErrKeyNotInLog]).
 func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []string, batch int, rand io.Reader) ([]int, error) {
 	// Each distinct value is evaluated once: lines equal once normalised
 	// (domain-name:Evil.Example. and domain-name:evil.example) have one
@@ -358,10 +368,25 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 			return nil, err
 		}
 	}
+	if rc.Withdrawal != nil {
+		// The node's own log says the set is withdrawn, whatever it
+		// answers for the set: keep the evidence (Verified),
+		// send nothing.
+		wkey, err := rc.VerifyWithdrawn(v, id)
+		if err != nil {
+			return nil, err
+		}
+		if !wkey.Equal(key) {
+			return nil, fmt.Errorf("%w: set %s: the withdrawal names another key", ErrKeyNotInLog, id)
+		}
+	}
 	if c.Verified != nil {
 		if err := c.Verified(ctx, SavedReceipt{Set: id, Suite: info.Suite, PublicKey: info.PublicKey, Receipt: rc}); err != nil {
 			return nil, err
 		}
+	}
+	if w := rc.Withdrawal; w != nil {
+		return nil, fmt.Errorf("%w: set %s, at %s (log entry %d)", ErrWithdrawn, id, w.Withdrawn.UTC().Format(time.RFC3339), w.LogIndex)
 	}
 	set, err := c.Tags(ctx, id, key)
 	if err != nil {

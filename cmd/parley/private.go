@@ -21,6 +21,7 @@ import (
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // parley private publish --url U --token T --collection C [--values FILE]
@@ -270,9 +271,18 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	}
 	// The verified receipt is kept as evidence beside the seen file's
 	// checkpoints, before any value is sent.
+	// A set whose withdrawal this querier verified and kept before is
+	// withdrawn, whatever the node answers now (a node replaying it, or
+	// restored from before the withdrawal): nothing is sent.
 	client.Verified = func(_ context.Context, saved private.SavedReceipt) error {
-		if _, err := saveReceipt(receiptsDir(*receipts, p.seenPath), saved); err != nil {
+		dir := receiptsDir(*receipts, p.seenPath)
+		if _, err := saveReceipt(dir, saved); err != nil {
 			return withExit(3, "give --receipts DIR", err)
+		}
+		if saved.Receipt.Withdrawal == nil {
+			if path := keptWithdrawal(dir, saved.Set, p.verifier); path != "" {
+				return fmt.Errorf("%w: set %s, as the receipt kept in %s shows", private.ErrWithdrawn, untrusted.Text(saved.Set, 120), path)
+			}
 		}
 		return nil
 	}
@@ -287,6 +297,8 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 		return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't check values: %w", err))
 	case errors.As(err, new(*exitError)):
 		return err // the witness policy's refusal (exit 1)
+	case errors.Is(err, private.ErrWithdrawn):
+		return withExit(4, "its provider withdrew it: do not trust this node's answers for this set (its receipt, with the withdrawal, is kept: parley private receipt --file)", fmt.Errorf("couldn't check values: %w", err))
 	case errors.Is(err, private.ErrKeyNotInLog), errors.Is(err, private.ErrInvalidProof), errors.Is(err, private.ErrKeyMismatch):
 		return withExit(4, "do not trust this node's answers for this set", fmt.Errorf("couldn't verify the set: %w", err))
 	case err != nil:
@@ -469,12 +481,7 @@ func receiptsDir(flag, seenPath string) string {
 // Two key entries for one set give two files, evidence of equivocation.
 // A set id that isn't a plain file name is named by its hash.
 func saveReceipt(dir string, saved private.SavedReceipt) (string, error) {
-	name := saved.Set
-	if !safeFileName(name) {
-		h := sha256.Sum256([]byte(name))
-		name = "set-" + hex.EncodeToString(h[:16])
-	}
-	name = fmt.Sprintf("%s-%d", name, saved.Receipt.LogIndex)
+	name := fmt.Sprintf("%s-%d", receiptName(saved.Set), saved.Receipt.LogIndex)
 	if saved.Receipt.Withdrawal != nil {
 		name += ".withdrawn"
 	}
@@ -503,6 +510,34 @@ func saveReceipt(dir string, saved private.SavedReceipt) (string, error) {
 		return "", fmt.Errorf("couldn't keep the set's receipt: %w", err)
 	}
 	return path, nil
+}
+
+// receiptName is the start of the names of set id's kept receipts: the
+// id, or one that isn't a plain file name named by its hash.
+func receiptName(id string) string {
+	if safeFileName(id) {
+		return id
+	}
+	h := sha256.Sum256([]byte(id))
+	return "set-" + hex.EncodeToString(h[:16])
+}
+
+// keptWithdrawal returns the path of a receipt kept in dir
+// (SET-INDEX.withdrawn.json) that shows set id withdrawn and verifies
+// with v, or "" if there is none.
+func keptWithdrawal(dir, id string, v note.Verifier) string {
+	paths, _ := filepath.Glob(filepath.Join(dir, receiptName(id)+"-*.withdrawn.json"))
+	for _, path := range paths {
+		b, err := untrusted.ReadFile(path, 1<<20)
+		if err != nil {
+			continue
+		}
+		saved, err := private.ParseSavedReceipt(b)
+		if err == nil && saved.Set == id && saved.Receipt.Withdrawal != nil && saved.Verify(v) == nil {
+			return path
+		}
+	}
+	return ""
 }
 
 // safeFileName reports whether s is a name of letters, digits, '.', '-'
