@@ -3,12 +3,16 @@ package match
 import (
 	"context"
 	"crypto/ed25519"
+	sha "crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -147,5 +151,69 @@ func TestPushProbeKeptForeignDropped(t *testing.T) {
 	st, err := probeKeeper(t, url, name).LoadProbe(context.Background())
 	if err != nil || strings.Contains(string(st), "x-forged") {
 		t.Errorf("the forged probe is still kept (%v): %s", err, st)
+	}
+}
+
+// TestProbeBucketBoundsValues: the bucket a member creates refuses a
+// value larger than a kept state can be, from any writer, and a member
+// reading a larger one (from a bucket an operator created without the
+// bound) refuses it, warns, and goes on with what it holds. Before, the
+// bucket took values as large as the server's max_payload (up to 64 MiB),
+// each read whole by every member at every push.
+func TestProbeBucketBoundsValues(t *testing.T) {
+	url := startNATS(t)
+	k := probeKeeper(t, url, "probe_x")
+	huge := []byte(`{"probe":{"type":"x","pad":"` + strings.Repeat("a", probeValueMax) + `"}}`)
+	if err := k.SaveProbe(context.Background(), huge); err == nil {
+		t.Errorf("the bucket took a value of %d bytes", len(huge))
+	}
+	if err := k.SaveProbe(context.Background(), huge[:probeValueMax-2]); err != nil {
+		t.Errorf("the bucket refused a value of %d bytes: %v", probeValueMax-2, err)
+	}
+	// A bucket an operator created without the bound: the member
+	// refuses the value it reads.
+	other := startNATS(t)
+	nc, err := nats.Connect(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: ProbeBucket, History: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(context.Background(), "probe_x", huge); err != nil {
+		t.Fatal(err)
+	}
+	var warned error
+	p := &Probe{}
+	p.Keep(probeKeeper(t, other, "probe_x"), func(err error) { warned = err })
+	if raw, _, _ := p.take(context.Background(), time.Now(), nil); raw != nil || warned == nil || !strings.Contains(warned.Error(), "more than") {
+		t.Errorf("a kept value of %d bytes: probe %q, warned %v", len(huge), raw, warned)
+	}
+}
+
+// TestProbeKeptFormat: the key and value of the bucket are as the
+// README documents them (a contract between versions of the members).
+func TestProbeKeptFormat(t *testing.T) {
+	pub := make([]byte, ed25519.PublicKeySize)
+	for i := range pub {
+		pub[i] = byte(i)
+	}
+	sum := sha.Sum256(append([]byte("https://node.example/\ncoll-1\n"), pub...))
+	if got, want := ProbeKey("https://node.example/", "coll-1", pub), "probe_"+hex.EncodeToString(sum[:16]); got != want {
+		t.Errorf("ProbeKey = %s, want %s", got, want)
+	}
+	b, err := json.Marshal(probeState{Raw: json.RawMessage(`{"type":"x"}`), Fresh: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"probe":{"type":"x"},"fresh":"2026-12-06T10:00:00Z","apart":"0001-01-01T00:00:00Z","silent_at":"0001-01-01T00:00:00Z","held_at":"0001-01-01T00:00:00Z"}`
+	if string(b) != want {
+		t.Errorf("the kept state is\n%s\nwant\n%s", b, want)
 	}
 }

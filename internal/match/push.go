@@ -181,6 +181,10 @@ type probeState struct {
 // kept instead.
 const probeKeptMax = 64 << 10
 
+// probeValueMax bounds the JSON of a kept state read back (and the
+// values of a [ProbeBucket] a member creates): its probe and four times.
+const probeValueMax = 2 * probeKeptMax
+
 // probeKeptAhead is how far ahead of a member's clock a time kept by
 // another member may be (the skew of the fleet's clocks): one later
 // than that is not taken (see Probe.load). It lengthens the guard of
@@ -206,8 +210,8 @@ func (p *Probe) load(ctx context.Context) {
 	b, err := p.keeper.LoadProbe(ctx)
 	var st probeState
 	if err == nil && b != nil {
-		if len(b) > 2*probeKeptMax {
-			err = fmt.Errorf("%d bytes, more than %d", len(b), 2*probeKeptMax)
+		if len(b) > probeValueMax {
+			err = fmt.Errorf("%d bytes, more than %d", len(b), probeValueMax)
 		} else if err = json.Unmarshal(b, &st); err == nil && st.Raw != nil && (len(st.Raw) > probeKeptMax || !bytes.HasPrefix(bytes.TrimSpace(st.Raw), []byte("{"))) {
 			err = errors.New("its probe is not a JSON object of at most 64 KiB")
 		}
