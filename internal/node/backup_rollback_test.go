@@ -96,3 +96,38 @@ func TestRestoreRefusesBomb(t *testing.T) {
 		t.Errorf("%d bytes were written before the refusal", written)
 	}
 }
+
+// TestRestoreRefusesBombInParts: a backup whose files each fit in the
+// space free but together do not is refused before the file that would
+// pass it is written, on a file system whose free space doesn't shrink
+// as the first ones are written (ZFS, a network one: data counted once
+// flushed). Before, each file was checked alone against what the file
+// system said, and the whole archive was unpacked.
+func TestRestoreRefusesBombInParts(t *testing.T) {
+	onlySQLite(t)
+	ctx := context.Background()
+	_, out := backupNode(t)
+	files := readArchive(t, out)
+	files[StoreFile] = make([]byte, 700<<10)
+	files[ConfigFile] = append([]byte("{}"), make([]byte, 700<<10)...)
+	bomb := filepath.Join(t.TempDir(), "bomb.backup")
+	writeTestArchive(t, bomb, files, []string{StoreFile, ConfigFile, PubKeyFile, KeyFile})
+	defer func(f func(string) (int64, bool)) { freeSpace = f }(freeSpace)
+	var written int64
+	freeSpace = func(path string) (int64, bool) {
+		ents, _ := os.ReadDir(path)
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && fi.Name() != StoreFile {
+				written += fi.Size()
+			}
+		}
+		return 1 << 20, true
+	}
+	_, err := Restore(ctx, bomb, filepath.Join(t.TempDir(), "restored"), RestoreOptions{})
+	if !errors.Is(err, ErrRestoreRefused) || !strings.Contains(err.Error(), "unpack to at least 1433602 bytes, more than the 1048576 bytes free") {
+		t.Fatalf("Restore = %v, want a refusal for the disk's free space", err)
+	}
+	if written != 0 {
+		t.Errorf("%d bytes of the second file were written before the refusal", written)
+	}
+}
