@@ -1,8 +1,12 @@
 package node
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +133,59 @@ func TestRestoreRefusesBombInParts(t *testing.T) {
 	}
 	if written != 0 {
 		t.Errorf("%d bytes of the second file were written before the refusal", written)
+	}
+}
+
+// TestRestoreHeaderUndersized: a tar header whose size is smaller than
+// the data that follows it passes the free-space check with its small
+// size, but no more than that size is read as the file: the rest is read
+// as the next header, and the backup is refused as damaged (read whole,
+// the store would match the manifest's SHA-256, and be restored).
+func TestRestoreHeaderUndersized(t *testing.T) {
+	onlySQLite(t)
+	ctx := context.Background()
+	_, out := backupNode(t)
+	files := readArchive(t, out)
+	big := bytes.Repeat([]byte("parley!\n"), (4<<20)/8)
+	files[StoreFile] = big
+	rehash(t, files, StoreFile)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, name := range []string{BackupManifestFile, StoreFile, PubKeyFile, ConfigFile, KeyFile} {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(files[name])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(files[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The store's header, the second: its size field (octal, at 124)
+	// made 1024, its checksum (at 148) made again.
+	raw := buf.Bytes()
+	h := raw[512+(len(files[BackupManifestFile])+511)/512*512:][:512]
+	if !bytes.HasPrefix(h, []byte(StoreFile)) {
+		t.Fatal("the store's header is not where expected")
+	}
+	copy(h[124:136], fmt.Sprintf("%011o\x00", 1024))
+	copy(h[148:156], "        ")
+	sum := 0
+	for _, c := range h {
+		sum += int(c)
+	}
+	copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	lying := filepath.Join(t.TempDir(), "lying.backup")
+	if err := os.WriteFile(lying, gz.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Restore(ctx, lying, filepath.Join(t.TempDir(), "restored"), RestoreOptions{})
+	if !errors.Is(err, ErrRestoreRefused) {
+		t.Fatalf("Restore of a header smaller than its data = %v, want it refused", err)
 	}
 }
