@@ -124,7 +124,7 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 		k, err := match.JetStreamProbeKeeper(kctx, js, o.probeKey)
 		kcancel()
 		if err != nil {
-			warn(fmt.Errorf("%w; the probe of the pushes is held in memory only: a member started again waits on a first flush whose every object the node fails on, as for a node that is down (let the members create the bucket, or create it: nats kv add %s --history 1)", err, match.ProbeBucket))
+			warn(fmt.Errorf("%w; the probe of the pushes is held in memory only: a member started again waits on a first flush whose every object the node fails on, as for a node that is down (let the members create the bucket, or create it: nats kv add %s --history 1 --max-value-size 131072)", err, match.ProbeBucket))
 		} else {
 			o.probe.Keep(k, warn)
 		}

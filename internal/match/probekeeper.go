@@ -13,7 +13,7 @@ import (
 // ProbeBucket is the JetStream key-value bucket where the members of a
 // matcher fleet keep their [Probe] (see [JetStreamProbeKeeper]). An
 // operator whose members may not create buckets creates it beforehand
-// (nats kv add parley_probes --history 1).
+// (nats kv add parley_probes --history 1 --max-value-size 131072).
 const ProbeBucket = "parley_probes"
 
 // ProbeKey names the [Probe] of a member's pushes, signed with the key
@@ -37,9 +37,10 @@ type jetStreamProbeKeeper struct {
 
 // JetStreamProbeKeeper returns a [ProbeKeeper] that keeps a probe under
 // key (see [ProbeKey]) in the [ProbeBucket] of js, which it creates (one
-// value a key, in file storage) when it does not exist. The state lives
-// as long as the bucket: a member that starts again, and every other
-// member of its fleet, read it at their next push.
+// value a key, in file storage, values of at most 128 KiB) when it does
+// not exist. The state lives as long as the bucket: a member that
+// starts again, and every other member of its fleet, read it at their
+// next push.
 func JetStreamProbeKeeper(ctx context.Context, js jetstream.JetStream, key string) (ProbeKeeper, error) {
 	kv, err := js.KeyValue(ctx, ProbeBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
@@ -48,6 +49,9 @@ func JetStreamProbeKeeper(ctx context.Context, js jetstream.JetStream, key strin
 			Description: "parley match fleet: the object each member last had the node take, to probe it with (see parley's README)",
 			History:     1,
 			Storage:     jetstream.FileStorage,
+			// The server refuses a larger value from any writer: a
+			// member reads the whole value before it can bound it.
+			MaxValueSize: probeValueMax,
 		})
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = js.KeyValue(ctx, ProbeBucket)

@@ -65,7 +65,7 @@ func TestPushProbeKeptRestart(t *testing.T) {
 	_, other, _ := ed25519.GenerateKey(nil)
 	p := &Probe{}
 	p.Keep(probeKeeper(t, url, ProbeKey(srv.URL, "c1", other.Public().(ed25519.PublicKey))), nil)
-	if raw, _, _ := p.take(context.Background(), time.Now()); raw != nil {
+	if raw, _, _ := p.take(context.Background(), time.Now(), other.Public().(ed25519.PublicKey)); raw != nil {
 		t.Errorf("a member with another key got the probe of this one's")
 	}
 }

@@ -181,6 +181,16 @@ type probeState struct {
 // kept instead.
 const probeKeptMax = 64 << 10
 
+// probeValueMax bounds the JSON of a kept state read back (and the
+// values of a [ProbeBucket] a member creates): its probe and four times.
+const probeValueMax = 2 * probeKeptMax
+
+// probeKeptAhead is how far ahead of a member's clock a time kept by
+// another member may be (the skew of the fleet's clocks): one later
+// than that is not taken (see Probe.load). It lengthens the guard of
+// [PushRetryingSeparatingProbed] by that much at most.
+const probeKeptAhead = time.Minute
+
 // probeKeeperTimeout bounds each read and write of a [ProbeKeeper];
 // after a failure, it is left alone for probeKeeperRest.
 const (
@@ -200,8 +210,8 @@ func (p *Probe) load(ctx context.Context) {
 	b, err := p.keeper.LoadProbe(ctx)
 	var st probeState
 	if err == nil && b != nil {
-		if len(b) > 2*probeKeptMax {
-			err = fmt.Errorf("%d bytes, more than %d", len(b), 2*probeKeptMax)
+		if len(b) > probeValueMax {
+			err = fmt.Errorf("%d bytes, more than %d", len(b), probeValueMax)
 		} else if err = json.Unmarshal(b, &st); err == nil && st.Raw != nil && (len(st.Raw) > probeKeptMax || !bytes.HasPrefix(bytes.TrimSpace(st.Raw), []byte("{"))) {
 			err = errors.New("its probe is not a JSON object of at most 64 KiB")
 		}
@@ -211,6 +221,19 @@ func (p *Probe) load(ctx context.Context) {
 	}
 	if p.failed(err) {
 		return
+	}
+	// Any writer of the bucket (a NATS user of the fleet) or a member
+	// whose clock runs ahead could set a time far in the future, and
+	// the later of each time is kept: an apart in the year 9999 would
+	// hold the guard for ever (no push the node stores nothing new of
+	// judged again, its messages never acknowledged), a fresh there
+	// would lift it for ever. A time more than probeKeptAhead ahead of
+	// this member's clock is not taken; the next save writes p's own.
+	now := pushNow()
+	for _, t := range []*time.Time{&st.Fresh, &st.Apart, &st.SilentAt, &st.HeldAt} {
+		if t.Sub(now) > probeKeptAhead {
+			*t = time.Time{}
+		}
 	}
 	p.kept = st
 	if p.raw == nil && !bytes.Equal(st.Raw, p.droppedRaw) {
@@ -305,13 +328,22 @@ func later(a, b time.Time) time.Time {
 // stored" (see Probe.silentAt). A guarded push gets no probe, and has
 // nothing set apart by the rounds unless the node stores a new object of
 // it (one that a silent node's answer can't tell).
-func (p *Probe) take(ctx context.Context, now time.Time) (raw json.RawMessage, guarded, silent bool) {
+//
+// A probe not signed with pub (the member's key) is dropped, not posted:
+// what the keeper holds may have been written by any writer of the
+// bucket, and the member would post it to the node as its own.
+func (p *Probe) take(ctx context.Context, now time.Time, pub ed25519.PublicKey) (raw json.RawMessage, guarded, silent bool) {
 	if p == nil {
 		return nil, false, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.load(ctx)
+	if p.raw != nil {
+		if signer, err := stix.Verify(p.raw); err != nil || !signer.Equal(pub) {
+			p.raw, p.droppedRaw = nil, p.raw
+		}
+	}
 	if !p.apart.IsZero() && p.fresh.Before(p.apart) && now.Sub(p.apart) < earlierProbeEvery {
 		return nil, true, p.silent()
 	}
@@ -412,7 +444,7 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		// the probe until it takes one of this push: a push of nothing
 		// but objects the node fails on is then judged by the rounds,
 		// not taken for a node that is down (see settle).
-		s.earlier, s.guarded, s.silent = probe.take(ctx, pushNow())
+		s.earlier, s.guarded, s.silent = probe.take(ctx, pushNow(), key.Public().(ed25519.PublicKey))
 		s.stored = s.earlier
 		defer func() { probe.update(ctx, s, pushNow()) }()
 	}

@@ -521,6 +521,9 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 	}
 	tr := tar.NewReader(zr)
 	got := map[string]string{}
+	// freeBefore is the space free before the first file was written
+	// (-1 until known); unpacked, the sizes of the files written since.
+	freeBefore, unpacked := int64(-1), int64(0)
 	for i := 0; ; i++ {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -554,9 +557,21 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 		// small archive that unpacks to more than the disk holds (a
 		// crafted one, a gzip of zeros) is refused before it fills the
 		// disk the node's data is on, not once it has.
-		if free, ok := freeSpace(stage); ok && h.Size > free {
+		// The sizes are summed too, against the space free before the
+		// first file was written: a file system that counts data only
+		// once it is flushed (ZFS, a network one) would otherwise show
+		// each file the space the ones before it are about to take.
+		free, ok := freeSpace(stage)
+		if ok && freeBefore < 0 {
+			freeBefore = free
+		}
+		if ok && h.Size > free {
 			return man, fmt.Errorf("%w: the backup's %s unpacks to %d bytes, more than the %d bytes free in %s", ErrRestoreRefused, h.Name, h.Size, free, filepath.Dir(stage))
 		}
+		if freeBefore >= 0 && h.Size > freeBefore-unpacked {
+			return man, fmt.Errorf("%w: the backup's files unpack to at least %d bytes, more than the %d bytes free in %s", ErrRestoreRefused, unpacked+h.Size, freeBefore, filepath.Dir(stage))
+		}
+		unpacked += h.Size
 		src := &archiveReader{r: tr}
 		sum, err := writeStaged(filepath.Join(stage, h.Name), src)
 		if src.err != nil {
