@@ -318,7 +318,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			}
 			f := followers[p.Name]
 			if f == nil {
-				f, err = peer.New(peer.Config{Store: st, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger,
+				f, err = peer.New(peer.Config{Store: depthStore{Store: st, n: n}, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger,
 					Owner: n.roundOwner, Lease: time.Duration(n.cfg.RoundLeaseTTL)}, p)
 				if err != nil {
 					logger.Warn("couldn't follow peer", "peer", p.Name, "err", err)
