@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -82,7 +83,7 @@ type depthStore struct {
 func (s depthStore) Submit(ctx context.Context, sub store.Submission) (store.Status, error) {
 	for _, it := range sub.Items {
 		if why := s.n.tooDeep(jsonDepth(it.Object.Raw)); why != "" {
-			return store.Status{}, fmt.Errorf("object %s: %s: %w", it.Object.ID, why, store.ErrInvalid)
+			return store.Status{}, fmt.Errorf("object %s: %s: %w", untrusted.Text(it.Object.ID, 200), why, store.ErrInvalid)
 		}
 	}
 	return s.Store.Submit(ctx, sub)
