@@ -1013,11 +1013,12 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 	// The next round of each feed as the last round here returned it (a
 	// failed round whose end the store couldn't record is still backed
 	// off), and the feeds whose rounds run here now.
-	running := &runningRounds{rounds: map[string]bool{}, after: map[string]time.Time{}}
+	running := &runningRounds{rounds: map[string]bool{}, ended: map[string]bool{}, after: map[string]time.Time{}}
 	slots := make(chan struct{}, r.Concurrency)
 	var rounds sync.WaitGroup
 	defer rounds.Wait() // the rounds end with ctx, and record their end
 	for {
+		running.listing()
 		fs, err := st.Feeds(ctx)
 		if err != nil && ctx.Err() == nil {
 			logf("couldn't list feeds", "err", err)
@@ -1139,14 +1140,25 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 // by side.
 type runningRounds struct {
 	mu     sync.Mutex
-	rounds map[string]bool
-	after  map[string]time.Time
+	rounds map[string]bool      // running now
+	ended  map[string]bool      // ended since the listing began
+	after  map[string]time.Time // not before, after a failed round
 }
 
+// has reports whether a round of name runs here, or ended since the
+// listing began: the listing may show it running, or its position as
+// it was before it, and the feed waits for the next listing.
 func (r *runningRounds) has(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.rounds[name]
+	return r.rounds[name] || r.ended[name]
+}
+
+// listing is called before the feeds are listed.
+func (r *runningRounds) listing() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.ended)
 }
 
 func (r *runningRounds) start(name string) {
@@ -1160,6 +1172,7 @@ func (r *runningRounds) end(name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.rounds, name)
+	r.ended[name] = true
 }
 
 func (r *runningRounds) notBefore(name string) time.Time {
