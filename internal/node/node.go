@@ -447,15 +447,15 @@ func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.Pub
 	return n.addMember(ctx, name, publicKey, true)
 }
 
-// ReservedMemberPrefixes begin the names of the node's own members, which
+// reservedMemberPrefixes begin the names of the node's own members, which
 // [Node.AddMember] refuses: a feed's ([feed.MemberName]) and a peer's
 // ([peer.MemberName]).
-var ReservedMemberPrefixes = []string{"feed:", peer.MemberPrefix}
+var reservedMemberPrefixes = []string{"feed:", peer.MemberPrefix}
 
 // reservedPrefix returns the reserved prefix name begins with, in any
 // case, or "".
 func reservedPrefix(name string) string {
-	for _, p := range ReservedMemberPrefixes {
+	for _, p := range reservedMemberPrefixes {
 		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
 			return p
 		}
