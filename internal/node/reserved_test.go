@@ -56,3 +56,23 @@ func TestReservedMemberNames(t *testing.T) {
 		t.Fatalf("a new feed's member had %d tokens (%v), want none", k, err)
 	}
 }
+
+// TestPeerTakesOverMemberTokenless: peer add taking over a member
+// peer:NAME made before it (with a token given out) revokes the token,
+// as feed add does.
+func TestPeerTakesOverMemberTokenless(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	squat, err := a.addMember(ctx, "peer:a", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := a.follow(t, b, "a", "from-b")
+	if p.Member != squat.ID {
+		t.Fatalf("the peer's member is %s, want the one taken over, %s", p.Member, squat.ID)
+	}
+	if m, err := a.Authenticate(ctx, squat.Token); err == nil {
+		t.Fatalf("the squatter's token still authenticates as %s after peer add took the member over", m.Name)
+	}
+}
