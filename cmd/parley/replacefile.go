@@ -18,23 +18,37 @@ import (
 //
 // The new file gets the mode of the file it replaces and, where the
 // process may give it, its owner and group (a sensor's group keeps read
-// access); when there is none, 0644 less the umask, as os.Create would
-// give. A name that is not a regular file (a FIFO, /dev/stdout) is
-// written directly, as os.Create would.
+// access); when there is none, 0600 less the umask ([privateFileMode]):
+// what the commands write this way (exports, import --out bundles,
+// import state) holds intel that may be TLP:RED, which other users of the
+// machine must not read because the umask would let them. A name that is
+// not a regular file (a FIFO, /dev/stdout) is written directly, as
+// os.Create would.
 type pendingFile struct {
 	*os.File
 	name   string
 	direct bool // written in place: not a regular file
 }
 
+// privateFileMode is the mode of a file [createPending] makes where
+// none was: readable by its owner alone, as tokens and keys are.
+const privateFileMode fs.FileMode = 0o600
+
 // createPending starts the replacement of name; its directory must exist.
-// The caller writes to it and ends with Commit or Abort.
+// The caller writes to it and ends with Commit or Abort. A new file gets
+// [privateFileMode].
 //
 // A symbolic link is followed, and its target replaced, only where the
 // kernel's protected_symlinks rule would let this process follow it: not
 // a link of another user in a sticky directory that others can write
 // (/tmp), which could point a privileged export at any file.
 func createPending(name string) (*pendingFile, error) {
+	return createPendingPerm(name, privateFileMode)
+}
+
+// createPendingPerm is [createPending], a new file getting perm less the
+// umask.
+func createPendingPerm(name string, perm fs.FileMode) (*pendingFile, error) {
 	if fi, err := os.Lstat(name); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		dir, err := os.Stat(filepath.Dir(name))
 		if err != nil {
@@ -49,7 +63,6 @@ func createPending(name string) (*pendingFile, error) {
 		}
 		name = target
 	}
-	perm := fs.FileMode(0o644)
 	old, statErr := os.Stat(name)
 	if statErr == nil {
 		if !old.Mode().IsRegular() {
@@ -134,7 +147,13 @@ func (p *pendingFile) Abort() {
 // replaceFile writes data to name as a [pendingFile]: readers of name see
 // the old content or data, never part of data.
 func replaceFile(name string, data []byte) error {
-	p, err := createPending(name)
+	return replaceFilePerm(name, data, privateFileMode)
+}
+
+// replaceFilePerm is [replaceFile], a new file getting perm less the
+// umask.
+func replaceFilePerm(name string, data []byte, perm fs.FileMode) error {
+	p, err := createPendingPerm(name, perm)
 	if err != nil {
 		return err
 	}

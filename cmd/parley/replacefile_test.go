@@ -149,8 +149,10 @@ func TestExportReplacesFilesWhole(t *testing.T) {
 	})
 }
 
-// TestCreatePendingMode: a new file gets 0644 less the umask, as os.Create
-// would give; Abort leaves the old file and no temporary file.
+// TestCreatePendingMode: a new file gets 0600 less the umask (it holds
+// intel: exports, import --out; it got 0644 less the umask, as os.Create
+// gives, which let other users of the machine read a TLP:RED import);
+// Abort leaves the old file and no temporary file.
 func TestCreatePendingMode(t *testing.T) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "f")
@@ -165,12 +167,12 @@ func TestCreatePendingMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := filepath.Join(dir, "ref")
-	if err := os.WriteFile(ref, nil, 0o644); err != nil {
+	if err := os.WriteFile(ref, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.Stat(ref)
 	if fi, err := os.Stat(name); err != nil || fi.Mode() != want.Mode() {
-		t.Errorf("new file's mode %v (%v), want %v as os.WriteFile gives", fi.Mode(), err, want.Mode())
+		t.Errorf("new file's mode %v (%v), want %v as os.WriteFile gives with 0600", fi.Mode(), err, want.Mode())
 	}
 	// Through a symbolic link: the link stays, its target is replaced.
 	link := filepath.Join(dir, "link")

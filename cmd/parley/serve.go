@@ -172,9 +172,10 @@ func refusePlainHTTP(addr, hint string) error {
 
 // writeURLFile writes url to path atomically (a temporary file renamed into
 // place), so that a script or supervisor polling for the file never reads
-// half of it.
+// half of it. A new file is 0644 less the umask, as os.Create gives: the
+// URL is no secret, and a client run as another user may read it.
 func writeURLFile(path, url string) error {
-	if err := replaceFile(path, []byte(url+"\n")); err != nil {
+	if err := replaceFilePerm(path, []byte(url+"\n"), 0o644); err != nil {
 		return fmt.Errorf("couldn't write the URL file: %w", err)
 	}
 	return nil

@@ -72,6 +72,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/slowlink"
@@ -134,17 +135,18 @@ const MaxPagesPerRound = 10000
 // maxRoundTime ends a round after the page that passes it, its position
 // kept, as [MaxPagesPerRound] does: a server that always has more pages
 // with new cursors, each answered within requestTimeout, would otherwise
-// hold [Run], which polls the feeds one after another, for 10,000 pages
-// (hours, or days) while the node's other feeds wait. A round cut short
-// is due again at once (see [Due]), after the other feeds that are due.
-// A variable for tests.
+// hold a slot of [Run] for 10,000 pages (hours, or days). A round cut
+// short is due again at once (see [Due]), after the other feeds that are
+// due. It is also how long [RunRounds] waits for the rounds of one
+// listing before it lists again: a round still running then goes on by
+// itself, and holds none of the other feeds. A variable for tests.
 var maxRoundTime = time.Minute
 
 // requestTimeout bounds the wait for the response of a request to a
 // feed's server, and, past it, the response body must keep coming at
 // minRate or faster: a server that never answers, or trickles its page
-// on purpose, ends the round with an error rather than holding [Run],
-// which polls the feeds one after another, for ever; a page (up to
+// on purpose, ends the round with an error rather than holding one of
+// [Run]'s slots for ever; a page (up to
 // [taxii.DefaultMaxResponseBytes]) that keeps coming over a slow link is
 // not cut. A request that makes no progress for stallTimeout (no
 // response header, no byte of its body) is abandoned too. Variables for
@@ -328,7 +330,16 @@ type Rounds struct {
 	// Heartbeat is how often a round renews its lease; 0 means
 	// [DefaultHeartbeat], or a sixth of Lease when that is shorter.
 	Heartbeat time.Duration
+	// Concurrency is how many rounds of different feeds [RunRounds]
+	// runs at once; 0 means [DefaultConcurrency].
+	Concurrency int
 }
+
+// DefaultConcurrency is how many rounds [RunRounds] runs at once by
+// default ([Rounds.Concurrency]): a server that trickles its pages holds
+// one of them, not the node's other feeds; it takes this many such
+// servers, all due at once, to hold them all.
+const DefaultConcurrency = 4
 
 func (r Rounds) withDefaults() Rounds {
 	if r.Owner == "" {
@@ -339,6 +350,9 @@ func (r Rounds) withDefaults() Rounds {
 	}
 	if r.Heartbeat <= 0 {
 		r.Heartbeat = min(DefaultHeartbeat, r.Lease/6)
+	}
+	if r.Concurrency <= 0 {
+		r.Concurrency = DefaultConcurrency
 	}
 	return r
 }
@@ -833,9 +847,9 @@ func Interrupted(ctx context.Context, st Store, now func() time.Time, before tim
 
 // interrupted is [Interrupted] of the feeds fs, as just listed, leaving
 // the rounds of owner (the calling process's, "" for none) alone: none
-// of them runs while the caller looks ([RunRounds] runs its rounds one at
-// a time), so a mark of its own is of a round whose end couldn't be
-// recorded, which the caller ends, and no crash.
+// of them is a crash: [RunRounds] skips its own rounds that run, and a
+// mark of its own that no round here runs is of a round whose end
+// couldn't be recorded, which the caller ends.
 func interrupted(ctx context.Context, st Store, fs []Feed, now func() time.Time, before time.Time, owner string) ([]string, error) {
 	var out []string
 	var errs []error
@@ -982,7 +996,12 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 	return RunRounds(ctx, st, sink, now, tick, Rounds{}, logf)
 }
 
-// RunRounds is [Run], its rounds held under r's leases ([PollRound]). At
+// RunRounds is [Run], its rounds held under r's leases ([PollRound]).
+// Rounds of different feeds run side by side, at most r.Concurrency at
+// once, and never two of one feed; a listing waits for the rounds it
+// started for at most maxRoundTime (a minute), so that a feed whose
+// server trickles a large page (which is let finish, see requestTimeout)
+// holds only its own slot, not the node's other feeds. At
 // each tick, before any round starts, the rounds whose lease has expired
 // (their process killed, crashed or paused past it) count as failed
 // ([Interrupted]); a feed whose round another process runs (a front end
@@ -991,11 +1010,15 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 	r = r.withDefaults()
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	// The next round of each feed as the last round here returned it: a
+	// The next round of each feed as the last round here returned it (a
 	// failed round whose end the store couldn't record is still backed
-	// off.
-	notBefore := map[string]time.Time{}
+	// off), and the feeds whose rounds run here now.
+	running := &runningRounds{rounds: map[string]bool{}, ended: map[string]bool{}, after: map[string]time.Time{}}
+	slots := make(chan struct{}, r.Concurrency)
+	var rounds sync.WaitGroup
+	defer rounds.Wait() // the rounds end with ctx, and record their end
 	for {
+		running.listing()
 		fs, err := st.Feeds(ctx)
 		if err != nil && ctx.Err() == nil {
 			logf("couldn't list feeds", "err", err)
@@ -1005,7 +1028,7 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 		// (or, failing that, taken back by the feed's next round,
 		// below), not counted as a crash once its lease expires.
 		for _, f := range fs {
-			if !f.RoundStarted.IsZero() && f.RoundOwner == r.Owner {
+			if !f.RoundStarted.IsZero() && f.RoundOwner == r.Owner && !running.has(f.Name) {
 				endRound(ctx, st, f.Name, store.RoundLease{Owner: r.Owner, Started: f.RoundStarted})
 			}
 		}
@@ -1019,19 +1042,33 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 				logf("feed round interrupted: the process running the feed's last round stopped during it (its lease expired); it counts as a failed round", "feed", name)
 			}
 		}
+		// The rounds started at this listing run side by side, at most
+		// r.Concurrency at once; the next listing waits for them, but
+		// for no round longer than maxRoundTime: a round still running
+		// then (a server that trickles a large page, which is let
+		// finish) goes on by itself, in its slot, and the next listings
+		// skip its feed while it runs, so that it holds none of the
+		// others.
+		batch := make(chan struct{}, len(fs))
+		started := 0
+		wait := time.NewTimer(maxRoundTime)
+		expired := false
+	dispatch:
 		for _, f := range fs {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				break
+			}
+			if running.has(f.Name) {
+				continue // its round runs here, started at an earlier listing
 			}
 			if !f.RoundStarted.IsZero() && f.RoundOwner != r.Owner {
 				continue // another process runs its round, or ran it until its lease expires
 			}
 			// A mark of this process's own is of a round that ended
 			// here without its end recorded (the store was down then):
-			// rounds run one at a time here, so it is taken back by the
-			// next round rather than left to expire and be counted as a
-			// crash.
-			if !Due(f, now()) || now().Before(notBefore[f.Name]) {
+			// it is taken back by the next round rather than left to
+			// expire and be counted as a crash.
+			if !Due(f, now()) || running.notBefore(f.Name).After(now()) {
 				continue
 			}
 			if reason := stopped(ctx, sink, f, logf); reason != "" {
@@ -1043,21 +1080,53 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 				}
 				continue
 			}
-			delete(notBefore, f.Name)
-			polled, err := PollRound(ctx, st, sink, f, now, nil, r)
-			if errors.Is(err, ErrBusy) {
-				continue // another process claimed it since the list
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				break dispatch
+			case <-wait.C:
+				expired = true
+				break dispatch // the slots are held by long rounds: the rest at the next listing
 			}
-			if err != nil && ctx.Err() == nil {
-				logf("feed poll failed", "feed", f.Name, "err", err)
-				// At least the interval, also when the store couldn't
-				// record the failure.
-				next := NextRound(polled)
-				if least := now().Add(intervalOf(f)); next.Before(least) {
-					next = least
+			running.start(f.Name)
+			started++
+			rounds.Add(1)
+			go func(f Feed) {
+				defer func() {
+					running.end(f.Name)
+					<-slots
+					rounds.Done()
+					batch <- struct{}{}
+				}()
+				polled, err := PollRound(ctx, st, sink, f, now, nil, r)
+				if errors.Is(err, ErrBusy) {
+					return // another process claimed it since the list
 				}
-				notBefore[f.Name] = next
+				if err != nil && ctx.Err() == nil {
+					logf("feed poll failed", "feed", f.Name, "err", err)
+					// At least the interval, also when the store couldn't
+					// record the failure.
+					next := NextRound(polled)
+					if least := now().Add(intervalOf(f)); next.Before(least) {
+						next = least
+					}
+					running.setNotBefore(f.Name, next)
+				}
+			}(f)
+		}
+	collect:
+		for ; started > 0 && !expired; started-- {
+			select {
+			case <-batch:
+			case <-wait.C:
+				break collect
+			case <-ctx.Done():
+				break collect
 			}
+		}
+		wait.Stop()
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		select {
 		case <-ctx.Done():
@@ -1065,6 +1134,57 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 		case <-t.C:
 		}
 	}
+}
+
+// runningRounds is what [RunRounds] keeps of its rounds, which run side
+// by side.
+type runningRounds struct {
+	mu     sync.Mutex
+	rounds map[string]bool      // running now
+	ended  map[string]bool      // ended since the listing began
+	after  map[string]time.Time // not before, after a failed round
+}
+
+// has reports whether a round of name runs here, or ended since the
+// listing began: the listing may show it running, or its position as
+// it was before it, and the feed waits for the next listing.
+func (r *runningRounds) has(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rounds[name] || r.ended[name]
+}
+
+// listing is called before the feeds are listed.
+func (r *runningRounds) listing() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.ended)
+}
+
+func (r *runningRounds) start(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rounds[name] = true
+	delete(r.after, name)
+}
+
+func (r *runningRounds) end(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.rounds, name)
+	r.ended[name] = true
+}
+
+func (r *runningRounds) notBefore(name string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.after[name]
+}
+
+func (r *runningRounds) setNotBefore(name string, t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.after[name] = t
 }
 
 // recordStop saves why f is stopped as its LastError. It is no failed

@@ -259,11 +259,14 @@ func (k *killable) feed(t testing.TB) feed.Feed {
 // id once and answers "already stored" for a repeat, as the node does;
 // stored counts how often each id was posted.
 type sink struct {
+	mu     sync.Mutex // rounds of several feeds run side by side
 	stored map[string]int
 	refuse func(id string) bool // nil: refuse nothing
 }
 
 func (m *sink) Submit(_ context.Context, _, _ string, objs []json.RawMessage) (store.Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var st store.Status
 	for _, o := range objs {
 		var v struct{ ID string }

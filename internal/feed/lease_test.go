@@ -214,7 +214,7 @@ func TestRunRoundsTakesBackItsOwnMark(t *testing.T) {
 // (its end not recorded, the store down then) whose lease has expired,
 // of a feed not due for an hour, was counted by this process's next look
 // as interrupted ("the node was killed", a failed round): RunRounds runs
-// its rounds one at a time, so none of its own runs while it looks. It
+// its rounds itself, so it knows none of its own runs for that feed. It
 // is ended instead, counted as nothing, as the peers' worker does.
 func TestRunRoundsEndsItsOwnExpiredMark(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -439,6 +439,9 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 // (store.ErrTooLarge). A TAXII request is refused whole (413), as the
 // node's configuration says; a feed's page is not the feed's server's
 // request to refuse, and one large object must not stop the feed for ever.
+// With largeFails an object nested deeper than [Node.maxObjectDepth] is a
+// failure of that object alone as well: a member's request is held to
+// max_json_depth whole, by the TAXII handler, before it gets here.
 func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, objects []json.RawMessage, largeFails bool) (store.Status, error) {
 	received := n.now()
 	m, err := n.store.Member(ctx, memberID)
@@ -478,6 +481,15 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 						r := &results[j]
 						r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
 							"the object is %d bytes in its canonical form (RFC 8785), more than max_object_size (%d bytes): not stored", len(r.item.Object.Raw), n.cfg.MaxObjectSize)}
+					}
+					if largeFails && results[j].fail == nil {
+						// A feed's objects are held to the depth a
+						// member's are (the TAXII handler checks a
+						// member's whole envelope before this).
+						if why := n.tooDeep(jsonDepth(objects[j])); why != "" {
+							r := &results[j]
+							r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: why}
+						}
 					}
 					if f := results[j].fail; f != nil && f.ID == "unknown" {
 						// No id to name it by: its place in the envelope.

@@ -129,7 +129,9 @@ type Config struct {
 	// the largest size at once, from two members.
 	EnvelopeMemory int64 `json:"envelope_memory_bytes,omitempty"`
 	// MaxJSONDepth is the deepest JSON nesting accepted in a request
-	// (400 beyond). Default 64.
+	// (400 beyond). Default 64. Objects relayed by feeds and replicated
+	// from peers are held to it too, less the envelope's two levels
+	// (see maxObjectDepth).
 	MaxJSONDepth int `json:"max_json_depth,omitempty"`
 	// DefaultPageSize and MaxPageSize bound TAXII pages. Defaults 100 and
 	// 1,000.

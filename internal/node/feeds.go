@@ -109,11 +109,18 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 		return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the collection %q exists and is not a relay collection of unsigned objects written by %s; give a new title to create one: %w", spec.Name, spec.Into, feed.MemberName(spec.Name), store.ErrConflict)
 	}
 	if member.ID == "" {
-		nm, err := n.AddMember(ctx, feed.MemberName(spec.Name), nil)
+		nm, err := n.addSystemMember(ctx, feed.MemberName(spec.Name))
 		if err != nil {
 			return feed.Feed{}, err
 		}
 		member.ID = nm.ID
+	} else if _, err := n.RevokeTokens(ctx, member.ID); err != nil {
+		// The member is taken over (a failed try of this feed made it,
+		// or an earlier version's member add did, before its name was
+		// reserved): nobody but the node writes as it, so a token an
+		// earlier version issued it, or that was given out with it,
+		// stops working.
+		return feed.Feed{}, fmt.Errorf("couldn't revoke the API tokens of %s, taken over as the feed's member: %w", feed.MemberName(spec.Name), err)
 	}
 	f.Member = member.ID
 	f.Into = c.ID

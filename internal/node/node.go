@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -430,8 +431,48 @@ type NewMember struct {
 // issues its first API token. The registration and the token are two
 // transactions: when the token fails, the member stays registered and the
 // error says so, with the member's id.
+//
+// Names beginning with "feed:" or "peer:" (in any case) are the node's
+// own: those of its feeds' and peers' members, which [Node.AddFeed] and
+// [Node.AddPeer] create without a token. AddMember refuses them
+// (store.ErrInvalid): a member named feed:NAME made first, its token
+// given out, would otherwise be taken by `feed add --name NAME` as the
+// feed's member, and the token's holder would write into the feed's
+// relay collection as the feed.
 func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.PublicKey) (NewMember, error) {
 	name = strings.TrimSpace(name)
+	if p := reservedPrefix(name); p != "" {
+		return NewMember{}, fmt.Errorf("couldn't add member %q: names beginning with %q are the node's own, for its feeds' and peers' members (parley feed add, parley peer add): %w", name, p, store.ErrInvalid)
+	}
+	return n.addMember(ctx, name, publicKey, true)
+}
+
+// reservedMemberPrefixes begin the names of the node's own members, which
+// [Node.AddMember] refuses: a feed's ([feed.MemberName]) and a peer's
+// ([peer.MemberName]).
+var reservedMemberPrefixes = []string{"feed:", peer.MemberPrefix}
+
+// reservedPrefix returns the reserved prefix name begins with, in any
+// case, or "".
+func reservedPrefix(name string) string {
+	for _, p := range reservedMemberPrefixes {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// addSystemMember registers the member of a feed or a peer, named name:
+// as [Node.AddMember], with no key and no token (nobody logs in as it:
+// the node writes as it).
+func (n *Node) addSystemMember(ctx context.Context, name string) (NewMember, error) {
+	return n.addMember(ctx, name, nil, false)
+}
+
+// addMember is [Node.AddMember] without its check of the name, issuing a
+// token only with withToken.
+func (n *Node) addMember(ctx context.Context, name string, publicKey ed25519.PublicKey, withToken bool) (NewMember, error) {
 	if name == "" {
 		return NewMember{}, fmt.Errorf("couldn't add a member: the name is empty: %w", store.ErrInvalid)
 	}
@@ -461,6 +502,9 @@ func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.Pub
 	}
 	if err := n.store.AddMember(ctx, store.Member{ID: id, Name: name, PublicKey: key, Identity: identity, Created: n.now()}); err != nil {
 		return NewMember{}, err
+	}
+	if !withToken {
+		return NewMember{ID: id}, nil
 	}
 	tok, err := n.NewToken(ctx, id)
 	if err != nil {

@@ -34,7 +34,18 @@ func (n *Node) freshToken() (string, [32]byte, error) {
 // show once) and how many were revoked. It fails with store.ErrNotFound
 // for an unknown member and store.ErrInvalid for a revoked or removed
 // one, changing nothing.
+//
+// A feed's or a peer's member (a name [Node.AddMember] refuses) gets no
+// token: store.ErrInvalid. The node writes as it; a token would let its
+// holder write into the feed's or peer's collection as the feed or peer.
 func (n *Node) RotateToken(ctx context.Context, member string) (string, int, error) {
+	m, err := n.store.Member(ctx, member)
+	if err != nil {
+		return "", 0, err
+	}
+	if p := reservedPrefix(m.Name); p != "" {
+		return "", 0, fmt.Errorf("couldn't issue a token to %s: it is the member of a feed or a peer (its name begins with %q), as which only the node writes: %w", m.Name, p, store.ErrInvalid)
+	}
 	tok, hash, err := n.freshToken()
 	if err != nil {
 		return "", 0, err

@@ -318,7 +318,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			}
 			f := followers[p.Name]
 			if f == nil {
-				f, err = peer.New(peer.Config{Store: st, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger,
+				f, err = peer.New(peer.Config{Store: depthStore{Store: st, n: n}, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger,
 					Owner: n.roundOwner, Lease: time.Duration(n.cfg.RoundLeaseTTL), MaxVersionAhead: MaxVersionAhead}, p)
 				if err != nil {
 					logger.Warn("couldn't follow peer", "peer", p.Name, "err", err)
@@ -428,11 +428,18 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 		return store.Peer{}, fmt.Errorf("couldn't add peer %q: a collection %q exists; give a new title for the peer's read-only collection: %w", spec.Name, spec.Into, store.ErrConflict)
 	}
 	if member.ID == "" {
-		nm, err := n.AddMember(ctx, peer.MemberName(spec.Name), nil)
+		nm, err := n.addSystemMember(ctx, peer.MemberName(spec.Name))
 		if err != nil {
 			return store.Peer{}, err
 		}
 		member.ID = nm.ID
+	} else if _, err := n.RevokeTokens(ctx, member.ID); err != nil {
+		// The member is taken over (a failed try of this peer made it,
+		// or an earlier version's member add did, before its name was
+		// reserved): nobody but the node writes as it, so a token an
+		// earlier version issued it, or that was given out with it,
+		// stops working.
+		return store.Peer{}, fmt.Errorf("couldn't revoke the API tokens of %s, taken over as the peer's member: %w", peer.MemberName(spec.Name), err)
 	}
 	if create {
 		id, err := n.CreateCollection(ctx, CollectionSpec{
