@@ -3,6 +3,7 @@ package pattern
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -55,9 +56,9 @@ var sdoTypes = map[string]bool{
 	"threat-actor": true, "tool": true, "sighting": true, "vulnerability": true,
 }
 
-// maxSteps bounds the binding search so that a hostile pattern cannot pin
+// maxStepsDefault bounds the binding search so that a hostile pattern cannot pin
 // a CPU; reaching it is an evaluation error.
-const maxSteps = 20_000_000
+const maxStepsDefault = 20_000_000
 
 // maxBinding bounds how many observation instances one binding may hold
 // (the search's recursion depth grows with it).
@@ -583,6 +584,20 @@ func (ev *evaluator) evalComp(e ccomp, o *obsData) (rootSet, error) {
 // [ErrEval] when the pattern cannot be evaluated on this input; the
 // pattern is never modified.
 func (p *Pattern) Match(observations []Observation) (Result, error) {
+	return p.MatchLimit(observations, maxStepsDefault)
+}
+
+// MatchLimit is [Pattern.Match] with the binding search bounded to at
+// most maxSteps steps (Match's own bound, 20,000,000, where maxSteps is
+// not positive or larger), each comparison evaluated on each observation
+// counting as one step too: an evaluation that needs more returns an
+// error wrapping [ErrEval] and [ErrTooComplex]. A caller that evaluates
+// patterns from others on every event uses it to bound what one pattern
+// costs.
+func (p *Pattern) MatchLimit(observations []Observation, maxSteps int) (Result, error) {
+	if maxSteps <= 0 || maxSteps > maxStepsDefault {
+		maxSteps = maxStepsDefault
+	}
 	prog, err := p.program()
 	if err != nil {
 		return Result{}, err
@@ -600,6 +615,13 @@ func (p *Pattern) Match(observations []Observation) (Result, error) {
 		sort.Strings(keys)
 		ev.obs[i] = obsData{o: o, first: micros(o.First), last: micros(o.Last), keys: keys}
 	}
+	// Each comparison on each observation counts as a step, so that
+	// a pattern of many comparisons over many observations is bounded
+	// too.
+	compSteps := len(prog.atoms) * len(observations)
+	if compSteps > maxSteps {
+		return Result{}, fmt.Errorf("%w: %w: the pattern's %d comparisons on %d observations are more than %d steps", ErrEval, ErrTooComplex, len(prog.atoms), len(observations), maxSteps)
+	}
 	// Evaluate every comparison on every observation first, as the
 	// reference does: an evaluation error anywhere is an error even when
 	// the pattern could match without that comparison.
@@ -616,6 +638,7 @@ func (p *Pattern) Match(observations []Observation) (Result, error) {
 		}
 	}
 	s := newSearch(ev.obs, cands, prog.root)
+	s.limit = maxSteps - compSteps
 	bound, ok, err := s.run()
 	if err != nil || !ok {
 		return Result{}, err

@@ -76,6 +76,7 @@ type search struct {
 	filters []*filter
 	binding []int
 	steps   int
+	limit   int // most steps: maxStepsDefault unless MatchLimit says fewer
 	err     error
 	info    map[node]*nodeInfo
 	// group maps an atom to the index of its candidate list in
@@ -92,7 +93,7 @@ type nodeInfo struct {
 }
 
 func newSearch(obs []obsData, cands [][]int, root node) *search {
-	s := &search{obs: obs, cands: cands, avail: make([]int, len(obs)), info: map[node]*nodeInfo{}}
+	s := &search{obs: obs, cands: cands, avail: make([]int, len(obs)), info: map[node]*nodeInfo{}, limit: maxStepsDefault}
 	for i := range obs {
 		s.avail[i] = obs[i].o.Count
 	}
@@ -490,8 +491,8 @@ func (s *search) bindAtom(a *nAtom, k func() bool) bool {
 			return false
 		}
 		s.steps++
-		if s.steps > maxSteps {
-			s.err = evalErrorf("the pattern needs more than %d search steps on this input; it is too complex to evaluate", maxSteps)
+		if s.steps > s.limit {
+			s.err = fmt.Errorf("%w: %w: the pattern needs more than %d search steps on this input", ErrEval, ErrTooComplex, s.limit)
 			return false
 		}
 		if !s.admits(o) {

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -116,5 +117,33 @@ func TestConcurrentMatch(t *testing.T) {
 		if !<-done {
 			t.Fatal("a concurrent match failed")
 		}
+	}
+}
+
+// TestMatchLimit: MatchLimit bounds the search steps and the comparisons
+// evaluated (atoms times observations) together, and says so with
+// ErrTooComplex; under the limit it matches as Match does.
+func TestMatchLimit(t *testing.T) {
+	obs := people(20, 1)
+	p := MustParse("[person:age < 20] REPEATS 5 TIMES")
+	if res, err := p.MatchLimit(obs, 1000); err != nil || !res.Matched {
+		t.Fatalf("under the limit: %+v, %v", res, err)
+	}
+	// 20 comparisons and at least 5 search steps.
+	_, err := p.MatchLimit(obs, 22)
+	if !errors.Is(err, ErrTooComplex) || !errors.Is(err, ErrEval) {
+		t.Fatalf("over the limit: got %v, want ErrTooComplex and ErrEval", err)
+	}
+	// 30 comparisons on 20 observations: refused before the search.
+	var atoms []string
+	for i := range 30 {
+		atoms = append(atoms, fmt.Sprintf("[person:age < %d]", 20+i))
+	}
+	wide := MustParse(strings.Join(atoms, " AND "))
+	if _, err := wide.MatchLimit(obs, 599); !errors.Is(err, ErrTooComplex) || !strings.Contains(err.Error(), "30 comparisons on 20 observations") {
+		t.Fatalf("comparisons over the limit: got %v", err)
+	}
+	if res, err := p.MatchLimit(obs, 0); err != nil || !res.Matched {
+		t.Fatalf("limit 0 is Match's own: %+v, %v", res, err)
 	}
 }

@@ -23,6 +23,10 @@ import (
 // observed-data without number_observed, ...).
 var ErrEval = errors.New("couldn't evaluate pattern")
 
+// ErrTooComplex is wrapped, with [ErrEval], by the error of an evaluation
+// that needed more search steps than its limit ([Pattern.MatchLimit]).
+var ErrTooComplex = errors.New("too complex to evaluate")
+
 func evalErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrEval}, args...)...)
 }

@@ -264,6 +264,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %s, %.0f events/s%s\n",
 			st.Events, st.Matched, st.Malformed, st.Sightings, loaded(), rate, errs)
+		for _, ind := range m.TooComplex() {
+			fmt.Fprintf(c.stderr, "parley: match: %s: too complex to evaluate on these events (a pattern built to make the search explode?); it no longer matches\n", untrusted.Text(ind.ID, 120))
+		}
 	}
 	finish := func(err error) error {
 		if ferr := s.Finish(); err == nil {

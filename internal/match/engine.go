@@ -123,7 +123,20 @@ type compound struct {
 	horizon  time.Duration
 	winStamp uint32
 	window   []observation
+	// tooComplex: an evaluation over the window needed more than
+	// compoundSteps; the indicator is no longer evaluated.
+	tooComplex bool
 }
+
+// compoundSteps bounds the search steps of one evaluation of a compound
+// indicator over its window (the pattern evaluator's own bound is
+// 20,000,000, about a second): an indicator from a feed is evaluated on
+// every event that satisfies one of its leaves, so a pattern built to make
+// the search explode ((A FOLLOWEDBY A ...) REPEATS n TIMES, every leaf
+// matching every event) would otherwise cost every event that second. An
+// indicator that needs more is no longer evaluated and is listed in
+// [Engine.TooComplex].
+const compoundSteps = 100_000
 
 // leaf is a bracketed observation expression that the index alone cannot
 // decide: a hit on one of its atoms makes it a candidate, checked by the
@@ -173,6 +186,11 @@ type Engine struct {
 	// could not decide, such as an unsupported regex); they count as no
 	// match.
 	Errors int
+	// TooComplex lists the compound indicators that one evaluation over
+	// their window took more than compoundSteps search steps; they are
+	// no longer evaluated (they match nothing from then on), and each
+	// counts once in Errors.
+	TooComplex []*Indicator
 }
 
 // observation is one event as the pattern evaluator sees it.
@@ -318,20 +336,25 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 
 // carryWindows moves the windows of compound indicators that old and e
 // share (same id and pattern) into e, so that recompiling after an
-// indicator change does not forget partial matches of the others.
+// indicator change does not forget partial matches of the others; an
+// indicator found too complex stays so (and listed in e.TooComplex).
 func (e *Engine) carryWindows(old *Engine) {
 	if old == nil || len(old.compound) == 0 || len(e.compound) == 0 {
 		return
 	}
 	byID := make(map[string]*compound, len(old.compound))
 	for n, c := range old.compound {
-		if len(c.window) > 0 {
+		if len(c.window) > 0 || c.tooComplex {
 			byID[old.inds[n].ID+"\x00"+old.inds[n].Pattern] = c
 		}
 	}
 	for n, c := range e.compound {
 		if oc, ok := byID[e.inds[n].ID+"\x00"+e.inds[n].Pattern]; ok {
 			c.window = oc.window
+			if oc.tooComplex && !c.tooComplex {
+				c.tooComplex = true
+				e.TooComplex = append(e.TooComplex, e.inds[n])
+			}
 		}
 	}
 }
@@ -456,8 +479,8 @@ func (e *Engine) checkLeaf(ev *Event, l uint32, fire func(*Indicator)) {
 		fire(e.inds[lf.ind])
 		return
 	}
-	if c.winStamp == e.epoch {
-		return // this event is in the window already
+	if c.winStamp == e.epoch || c.tooComplex {
+		return // this event is in the window already, or it is too costly
 	}
 	c.winStamp = e.epoch
 	w := c.window
@@ -472,9 +495,13 @@ func (e *Engine) checkLeaf(ev *Event, l uint32, fire func(*Indicator)) {
 		w = w[len(w)-e.opts.MaxWindow:]
 	}
 	c.window = w
-	ok, err = evaluate(c.pat, w)
+	ok, err = evaluateLimit(c.pat, w, compoundSteps)
 	if err != nil {
 		e.Errors++
+		if errors.Is(err, pattern.ErrTooComplex) {
+			c.tooComplex, c.window = true, nil
+			e.TooComplex = append(e.TooComplex, e.inds[lf.ind])
+		}
 		return
 	}
 	if ok {

@@ -49,11 +49,17 @@ func toPattern(od map[string]any, scos []map[string]any, o *observation) {
 
 // evaluate runs the pattern evaluator over observations.
 func evaluate(p *pattern.Pattern, obs []observation) (bool, error) {
+	return evaluateLimit(p, obs, 0)
+}
+
+// evaluateLimit is evaluate with the search bounded to maxSteps steps
+// (the evaluator's own bound where it is 0).
+func evaluateLimit(p *pattern.Pattern, obs []observation, maxSteps int) (bool, error) {
 	pos := make([]pattern.Observation, len(obs))
 	for i := range obs {
 		pos[i] = obs[i].po
 	}
-	res, err := p.Match(pos)
+	res, err := p.MatchLimit(pos, maxSteps)
 	if err != nil {
 		return false, err
 	}

@@ -201,7 +201,8 @@ func zeekIntelType(v ExportValue) string {
 // takes a lone "-" for an unset field. So a backslash is written \x5c
 // (else "\x41" in a value would be read as "A"), and so are a tab, a line
 // break, other control bytes and bytes that are not UTF-8; "-" is \x2d,
-// and an empty value is "-" (unset).
+// and an empty value is "-" (unset). A leading '#' is \x23: the reader
+// skips a line that starts with '#' as a header or comment.
 func zeekField(s string) string {
 	if s == "" {
 		return "-"
@@ -212,7 +213,7 @@ func zeekField(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == '\\' || r < 0x20 || r == 0x7f || (r == utf8.RuneError && n == 1) {
+		if r == '\\' || r == '#' && i == 0 || r < 0x20 || r == 0x7f || (r == utf8.RuneError && n == 1) {
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		} else {
 			b.WriteString(s[i : i+n])

@@ -166,6 +166,11 @@ func checkZeekIntel(t *testing.T, file string) {
 	types := map[string]bool{"Intel::ADDR": true, "Intel::SUBNET": true, "Intel::URL": true, "Intel::SOFTWARE": true, "Intel::EMAIL": true,
 		"Intel::DOMAIN": true, "Intel::USER_NAME": true, "Intel::CERT_HASH": true, "Intel::PUBKEY_HASH": true, "Intel::FILE_HASH": true, "Intel::FILE_NAME": true}
 	for n, line := range lines[1:] {
+		if strings.HasPrefix(line, "#") {
+			// The ASCII reader (GetLine) skips every line that starts
+			// with '#' as a comment or header.
+			t.Errorf("zeek intel line %d starts with '#', which Zeek skips: %q", n+2, line)
+		}
 		f := strings.Split(line, "\t")
 		if len(f) != len(header) {
 			t.Errorf("zeek intel line %d: %d fields, header has %d: %q", n+2, len(f), len(header), line)
@@ -413,6 +418,39 @@ func TestZeekIntelEscapes(t *testing.T) {
 		if f[1] == "Intel::FILE_NAME" && got != `C:\x41.exe` {
 			t.Errorf("Zeek reads the file name as %q", got)
 		}
+	}
+}
+
+// TestZeekIntelLeadingHash: Zeek's ASCII reader skips every line that
+// starts with '#' (a header or comment), so an indicator whose value
+// starts with it (an e-mail address "#a@evil.example", a file name
+// "#evil.exe") was written as a line that Zeek never loads, though the
+// export listed it as exported. The '#' is written \x23, which the reader
+// unescapes back.
+func TestZeekIntelLeadingHash(t *testing.T) {
+	const bundle = `{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000003","objects":[
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-0000000000b1","name":"#x","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[email-addr:value = '#a@evil.example']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-0000000000b2","name":"n","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = '#fields']"}
+]}`
+	vals, bad := ExportValues(activeIndicators(t, strings.NewReader(bundle)))
+	if len(bad) != 0 {
+		t.Fatalf("unrepresentable: %v", bad)
+	}
+	var zeek bytes.Buffer
+	if zbad, err := WriteZeekIntel(&zeek, vals); err != nil || len(zbad) != 0 {
+		t.Fatal(err, zbad)
+	}
+	checkZeekIntel(t, zeek.String())
+	lines := strings.Split(strings.TrimSpace(zeek.String()), "\n")[1:]
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines:\n%s", zeek.String())
+	}
+	got := map[string]bool{}
+	for _, line := range lines {
+		got[zeekUnescape(strings.Split(line, "\t")[0])] = true
+	}
+	if !got["#a@evil.example"] || !got["#fields"] {
+		t.Errorf("Zeek reads back %v", got)
 	}
 }
 

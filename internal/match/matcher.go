@@ -190,6 +190,16 @@ func (m *Matcher) SetEngine(e *Engine) {
 	}
 }
 
+// TooComplex returns the indicators of the current engine that are no
+// longer evaluated because one evaluation over their window took too
+// many steps ([Engine.TooComplex]).
+func (m *Matcher) TooComplex() []*Indicator {
+	if m.engine == nil {
+		return nil
+	}
+	return m.engine.TooComplex
+}
+
 // Stats returns the counters so far.
 func (m *Matcher) Stats() Stats {
 	s := m.stats

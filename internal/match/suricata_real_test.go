@@ -745,3 +745,31 @@ func TestSuricataLoadsHostileAndLongRules(t *testing.T) {
 	_, conf := writeSuricataExport(t, files, false)
 	suricataLoads(t, bin, []string{"-c", conf, "-l", t.TempDir()}, suricataRules(t, files))
 }
+
+// TestSuricataLoadsLongestURL loads into Suricata the rules of a URL
+// whose http.uri content is 4000 bytes, the most SuricataDatasets
+// exports, and checks that one byte more is what Suricata refuses (so the
+// bound is not looser than needed, nor the export wrong).
+func TestSuricataLoadsLongestURL(t *testing.T) {
+	bin := suricataBinary(t)
+	u := "http://evil.example/" + strings.Repeat("a", 3999)
+	files, bad := SuricataDatasets([]ExportValue{{Attr: AttrURL, Value: u, Raw: u, Ind: &Indicator{ID: "indicator--fits"}}}, 9200000)
+	if len(bad) != 0 {
+		t.Fatalf("unrepresentable: %v", bad)
+	}
+	_, conf := writeSuricataExport(t, files, false)
+	rules := suricataRules(t, files)
+	suricataLoads(t, bin, []string{"-c", conf, "-l", t.TempDir()}, rules)
+
+	// The same rules with a content one byte longer do not load.
+	longer := bytes.ReplaceAll(rules, []byte(`content:"/`), []byte(`content:"/a`))
+	longer = bytes.ReplaceAll(longer, []byte("bsize:4000;"), []byte("bsize:4001;"))
+	dir, conf := writeSuricataExport(t, files, false)
+	if err := os.WriteFile(filepath.Join(dir, "parley.rules"), longer, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-T", "--init-errors-fatal", "-c", conf, "-l", t.TempDir()).CombinedOutput()
+	if err == nil {
+		t.Errorf("suricata loaded a 4001-byte content; the bound of 4000 may be raised:\n%.2000s", out)
+	}
+}

@@ -33,6 +33,13 @@ const suricataRangeChunk = 200
 // neither part loads; 8000 leaves a margin below it.
 const suricataMaxRule = 8000
 
+// suricataMaxContent bounds the bytes one content keyword matches.
+// Suricata 7.0.10 with Hyperscan (spm-algo auto picks it) fails to
+// compile a content of more than 4000 bytes, and refuses the rule: under
+// --init-errors-fatal (engine.init-failure-fatal) the whole rule set
+// (TestSuricataLoadsLongestURL).
+const suricataMaxContent = 4000
+
 // SuricataDatasets returns the files of a Suricata export: dataset files
 // in the encodings the datasets documentation gives (type string: one
 // base64 value a line; ipv4 and ip: one address a line), the hex lists
@@ -82,7 +89,10 @@ const suricataMaxRule = 8000
 // alerts a packet);
 // address ranges go at most 200 and at most 8000 bytes a rule; an
 // indicator whose URL rule would be longer (a long URL, an id of
-// thousands of bytes) is returned as unrepresentable with the length.
+// thousands of bytes) is returned as unrepresentable with the length, and
+// so is a URL whose normalised path and query, or host, is longer than
+// the 4000 bytes a content may hold (Suricata with Hyperscan refuses a
+// longer one).
 //
 // https URLs (their path is inside TLS), other schemes, IPv6 literal
 // hosts in URLs, e-mail addresses, certificates and the other attributes
@@ -148,6 +158,11 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 			uri, why := suricataURI(s.target)
 			if why != "" {
 				bad = append(bad, Unrepresentable{v.Ind.ID, fmt.Sprintf("url %q: %s", v.Raw, why)})
+				continue
+			}
+			if n := max(len(uri), len(s.host)+len(":65535/")); n > suricataMaxContent {
+				bad = append(bad, Unrepresentable{v.Ind.ID, fmt.Sprintf("url %q: its Suricata content would be %d bytes, over the %d Suricata compiles",
+					suricataShort(v.Raw, 100), n, suricataMaxContent)})
 				continue
 			}
 			key := fmt.Sprintf("%s %d %s", s.host, s.port, uri)

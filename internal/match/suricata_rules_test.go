@@ -205,3 +205,36 @@ func TestSuricataRuleLength(t *testing.T) {
 		}
 	})
 }
+
+// TestSuricataContentLength: a URL whose path is plain ASCII fits a rule
+// line with a content of up to some 7700 bytes, but Suricata 7.0.10 with
+// Hyperscan refuses a content of more than 4000 bytes (its rule, or, under
+// --init-errors-fatal, the whole rule set): such a URL, which a member can
+// publish, is listed as not representable, and one of 4000 bytes is
+// exported (TestSuricataLoadsLongestURL loads it).
+func TestSuricataContentLength(t *testing.T) {
+	fits := "http://evil.example/" + strings.Repeat("a", 3999)
+	long := "http://evil.example/" + strings.Repeat("a", 4000)
+	vals := []ExportValue{
+		{Attr: AttrURL, Value: long, Raw: long, Ind: &Indicator{ID: "indicator--long"}},
+		{Attr: AttrURL, Value: fits, Raw: fits, Ind: &Indicator{ID: "indicator--fits"}},
+	}
+	files, bad := SuricataDatasets(vals, 1)
+	checkSuricataExport(t, files)
+	lines := suricataRuleLines(files)
+	if len(lines) != 3 {
+		t.Fatalf("want the three rules of the URL that fits, got %d", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "indicator--fits") {
+			t.Errorf("rule of another URL: %.200s", l)
+		}
+		if !strings.Contains(l, "bsize:4000;") {
+			t.Errorf("rule without the 4000-byte http.uri: %.200s", l)
+		}
+	}
+	b, _ := json.Marshal(bad)
+	if len(bad) != 1 || bad[0].ID != "indicator--long" || !strings.Contains(bad[0].Reason, "content would be 4001 bytes, over the 4000") {
+		t.Errorf("unrepresentable %s, want indicator--long as too long a content", b)
+	}
+}
