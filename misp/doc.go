@@ -392,7 +392,14 @@
 //
 // Everything is deterministic: ids come from MISP uuids, timestamps from
 // MISP timestamps, so converting the same event twice gives the same
-// bytes and re-importing adds nothing.
+// bytes and re-importing adds nothing. Ids are not namespaced by the feed
+// or source an event came from: a MISP uuid names one event, attribute or
+// object wherever it is republished (mirrored feeds, the same event
+// exported twice), as MISP itself keeps one event per uuid. Two copies at
+// the same MISP timestamp with other content (a mirror that holds fewer
+// attributes) make the same ids and versions with other content: a node
+// keeps the first, and `parley import misp` reports the second per
+// object (a conflict, or an id another member imported first).
 //
 // # Provenance
 //
