@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,6 +170,10 @@ type eventCtx struct {
 	// mapped (or written as parts of another's observable) that were
 	// written: an event report's note that cites one is a new version.
 	newly map[string]bool
+	// observables holds, for each observable this event wrote first,
+	// its place in res.Objects: of the forms the event's attributes and
+	// objects give one id, the one of the lowest bytes stays (see emit).
+	observables map[string]int
 }
 
 // revoke runs convert (the mapping of a deleted attribute or object)
@@ -857,9 +862,22 @@ func (c *Converter) emit(x *eventCtx, u *unit) error {
 		}
 		id, _ := m["id"].(string)
 		if c.observables[id] {
+			// Written by this event before: of the forms its attributes
+			// and objects give the id (a domain with the addresses a
+			// domain-ip resolves it to, or alone), the lowest bytes stay,
+			// so that the event gives the same observable in whatever
+			// order MISP lists them. One written by an earlier event of
+			// this converter stays as it is.
+			if at, ok := x.observables[id]; ok && bytes.Compare(raws[i], x.res.Objects[at]) < 0 {
+				x.res.Objects[at] = raws[i]
+			}
 			continue
 		}
 		c.observables[id] = true
+		if x.observables == nil {
+			x.observables = map[string]int{}
+		}
+		x.observables[id] = len(x.res.Objects)
 		x.res.Objects = append(x.res.Objects, raws[i])
 		x.res.Keys = append(x.res.Keys, keys[i])
 	}
@@ -1901,12 +1919,14 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 		l = append(l, r)
 	}
 	m["object_refs"] = l
+	// Its labels (the event's tags) and markings are sorted too: MISP
+	// lists an event's tags in the order each instance attached them.
 	var ls []any
-	for _, s := range labels {
+	for _, s := range slices.Sorted(slices.Values(labels)) {
 		ls = append(ls, s)
 	}
 	setIf(m, "labels", ls)
-	setIf(m, "object_marking_refs", markingRefs(x.markings, nil))
+	setIf(m, "object_marking_refs", markingRefs(slices.Sorted(slices.Values(x.markings)), nil))
 	m["external_references"] = []any{map[string]any{"source_name": "misp", "external_id": ev.UUID}}
 	setIf(m, "x_misp_date", ev.Date)
 	setIf(m, "x_misp_threat_level_id", string(ev.ThreatLevelID))

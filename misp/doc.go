@@ -15,7 +15,8 @@
 //     grouping--<event uuid>. Its object_refs are sorted, so that the
 //     same objects make the same bytes in whatever order MISP lists
 //     them (misp-stix follows the event's order, which differs between
-//     instances and does not move the event's timestamp); its modified
+//     instances and does not move the event's timestamp), and so are its
+//     labels (the event's tags) and markings; its modified
 //     is 3 ms after the event's timestamp, the version after those that
 //     imports before 6 December 2026 wrote in the event's order.
 //   - An attribute with to_ids becomes indicator--<attribute uuid> with a
@@ -223,10 +224,16 @@
 //     sharer's), not misp-stix's <type>--<attribute uuid>; only an observable without an
 //     ID contributing property keeps a uuid-based id. The same value in
 //     two attributes is thus one object, written once per [Converter]:
-//     the first one written stays, and later observed-data reference it
-//     (its properties outside the id are those of the first). The
-//     attribute and object uuids stay in the indicator and observed-data
-//     ids.
+//     of the forms one event gives it (a domain alone, or with the
+//     addresses a domain-ip resolves it to), the one of the lowest bytes
+//     stays, so that the event makes the same observable in whatever
+//     order MISP lists its attributes and objects (until 6 December 2026
+//     the first written stayed; an observable has no version, so a node
+//     that holds that form takes this one as another, never a conflict);
+//     one an earlier event of the converter wrote stays as it was, and
+//     later observed-data reference it (its properties outside the id
+//     are those of that form). The attribute and object uuids stay in
+//     the indicator and observed-data ids.
 //   - MISP's analyst data (the Note, Opinion and Relationship of an
 //     event, attribute, object or event report) is listed as
 //     unsupported; misp-stix writes notes and opinions of it.
@@ -392,7 +399,18 @@
 //
 // Everything is deterministic: ids come from MISP uuids, timestamps from
 // MISP timestamps, so converting the same event twice gives the same
-// bytes and re-importing adds nothing. Ids are not namespaced by the feed
+// bytes and re-importing adds nothing. The same event with its
+// attributes, objects, galaxies, event reports or tags in another order
+// (as another instance lists them) gives the same bytes too. The order
+// within one MISP object is kept: its attributes give the order of an
+// indicator's comparisons, of an observed-data's object_refs and of
+// list properties (to_refs, resolves_to_refs), and a single reference
+// (dst_ref) takes the first of its values; a pe's sections follow the
+// order of its references, and an attribute's or object's labels and
+// markings the order of its tags (and of its event's TLP tags, where
+// the event has several). MISP keeps those in the order they
+// were added, and sends them so: sorting them would make a new version
+// of nearly every object indicator an import before wrote. Ids are not namespaced by the feed
 // or source an event came from: a MISP uuid names one event, attribute or
 // object wherever it is republished (mirrored feeds, the same event
 // exported twice), as MISP itself keeps one event per uuid. Two copies at
