@@ -17,8 +17,9 @@
 //     them (misp-stix follows the event's order, which differs between
 //     instances and does not move the event's timestamp), and so are its
 //     labels (the event's tags) and markings; its modified
-//     is 3 ms after the event's timestamp, the version after those that
-//     imports before 6 December 2026 wrote in the event's order.
+//     is 4 ms after the event's timestamp, the version after those that
+//     imports before 6 December 2026 wrote in the event's order (at it),
+//     and after those that sorted only its object_refs (3 ms after it).
 //   - An attribute with to_ids becomes indicator--<attribute uuid> with a
 //     STIX pattern (pattern_type "stix", pattern_version "2.1"),
 //     valid_from = first_seen or the attribute timestamp (the event's when
@@ -225,11 +226,13 @@
 //     ID contributing property keeps a uuid-based id. The same value in
 //     two attributes is thus one object, written once per [Converter]:
 //     of the forms one event gives it (a domain alone, or with the
-//     addresses a domain-ip resolves it to), the one of the lowest bytes
-//     stays, so that the event makes the same observable in whatever
-//     order MISP lists its attributes and objects (until 6 December 2026
-//     the first written stayed; an observable has no version, so a node
-//     that holds that form takes this one as another, never a conflict);
+//     addresses a domain-ip resolves it to), the shortest stays (then
+//     the lowest bytes): the form that claims least beyond the value,
+//     the same in whatever order MISP lists its attributes and objects
+//     (until 6 December 2026 the first written stayed, which is the same
+//     where MISP lists a plain attribute of the value first; an
+//     observable has no version, so a node that holds another form
+//     takes this one as another copy, never a conflict);
 //     one an earlier event of the converter wrote stays as it was, and
 //     later observed-data reference it (its properties outside the id
 //     are those of that form). The attribute and object uuids stay in
@@ -303,7 +306,7 @@
 //     second value of one reference) is a new version 2 ms after the
 //     MISP timestamp (a pattern that now compares a list element by
 //     element is 1 ms after it), and so was a report or grouping that
-//     now refers to a pe or registry-key-value written alone (now 3 ms
+//     now refers to a pe or registry-key-value written alone (now 4 ms
 //     after its event: see the report's object_refs), or to an
 //     object of a template mapped the same day (android-app, artifact,
 //     credential, directory, http-request, network-socket, process, the

@@ -88,7 +88,7 @@ func idOf(t *testing.T, raw []byte) string {
 
 // TestContainerRefsSorted: misp-stix's test event with its attributes,
 // objects and galaxies in the reverse order makes the same report, byte
-// for byte (its object_refs sorted, a version 3 ms after the event's
+// for byte (its object_refs sorted, a version 4 ms after the event's
 // timestamp: imports before wrote the event's order at it), and the same
 // SDOs and SROs (TestReorderedEventSameBytes compares the observables
 // too).
@@ -110,8 +110,8 @@ func TestContainerRefsSorted(t *testing.T) {
 		if len(refs) < 10 || !slices.IsSorted(refs) {
 			t.Errorf("object_refs %v, want them sorted", refs)
 		}
-		if !strings.HasSuffix(c["modified"].(string), ".003Z") {
-			t.Errorf("modified %v, want 3 ms after the event's timestamp", c["modified"])
+		if !strings.HasSuffix(c["modified"].(string), ".004Z") {
+			t.Errorf("modified %v, want 4 ms after the event's timestamp", c["modified"])
 		}
 		sa, sb := slices.Clone(asStrings(a)), slices.Clone(asStrings(b))
 		slices.Sort(sa)
