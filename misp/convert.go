@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,6 +170,10 @@ type eventCtx struct {
 	// mapped (or written as parts of another's observable) that were
 	// written: an event report's note that cites one is a new version.
 	newly map[string]bool
+	// observables holds, for each observable this event wrote first,
+	// its place in res.Objects: of the forms the event's attributes and
+	// objects give one id, the shortest stays (see emit).
+	observables map[string]int
 }
 
 // revoke runs convert (the mapping of a deleted attribute or object)
@@ -857,13 +862,38 @@ func (c *Converter) emit(x *eventCtx, u *unit) error {
 		}
 		id, _ := m["id"].(string)
 		if c.observables[id] {
+			// Written by this event before: of the forms its attributes
+			// and objects give the id (a domain alone, or with the
+			// addresses a domain-ip resolves it to), the shortest stays,
+			// then the lowest bytes, so that the event gives the same
+			// observable in whatever order MISP lists them. That is the
+			// form claiming least beyond the value, and the one written
+			// first where MISP lists a plain attribute of the value before
+			// an object with more. One written by an earlier event of
+			// this converter stays as it is.
+			if at, ok := x.observables[id]; ok && lessObservable(raws[i], x.res.Objects[at]) {
+				x.res.Objects[at] = raws[i]
+			}
 			continue
 		}
 		c.observables[id] = true
+		if x.observables == nil {
+			x.observables = map[string]int{}
+		}
+		x.observables[id] = len(x.res.Objects)
 		x.res.Objects = append(x.res.Objects, raws[i])
 		x.res.Keys = append(x.res.Keys, keys[i])
 	}
 	return nil
+}
+
+// lessObservable orders the forms of one observable: the shorter first,
+// then the lower bytes.
+func lessObservable(a, b []byte) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return bytes.Compare(a, b) < 0
 }
 
 // mergeObservable returns first with what other adds to it: the
@@ -1106,7 +1136,7 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 // that are written alone now: a note of an event report that cites one
 // (or a part written in another's observable) is a new version (see
 // mappingRevision), and so was a report or grouping that refers to one,
-// which is now always 3 ms after its event (see laterRevision). (A
+// which is now always 4 ms after its event (see containerRevision). (A
 // pe-section is never alone.) Those mapped on 6 December 2026 before pe
 // objects were merged (android-app to process) are here too: an import
 // between their mapping and this one wrote the report, with them, at the
@@ -1133,7 +1163,8 @@ const mappingRevision = 2 * time.Millisecond
 // listPatternRevision and mappingRevision), never other content under
 // one of their versions. So are:
 //
-//   - a report or grouping: its object_refs are sorted, so that the same
+//   - a report or grouping (now 4 ms after it: see containerRevision):
+//     its object_refs are sorted, so that the same
 //     objects make the same bytes whatever order MISP lists them in
 //     (MISP does not move the event's timestamp when only the order
 //     differs: two instances list the objects of one event in the order
@@ -1147,6 +1178,15 @@ const mappingRevision = 2 * time.Millisecond
 //     time is now a STIX timestamp (term.later), 3 ms after the latest
 //     timestamp of it and its parts where it has parts.
 const laterRevision = 3 * time.Millisecond
+
+// containerRevision is how much later than its event's timestamp a report
+// or grouping is: its labels (the event's tags) and markings are sorted
+// too, so that the same event makes the same bytes whatever order MISP
+// lists its tags in (each instance lists them in the order it attached
+// them). Conversions of 6 December 2026 before that wrote them in the
+// event's order, 3 ms after it (laterRevision, object_refs sorted): the
+// node that holds that version takes this one as the next.
+const containerRevision = 4 * time.Millisecond
 
 // MaxObjectAttributes and MaxObjectValue bound what a MISP object may
 // hold to be converted: its live attributes, and the bytes of each value
@@ -1872,11 +1912,12 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	ev := x.ev
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
-	// Its object_refs are sorted (see laterRevision): a new
-	// version of what any earlier import wrote at the event's
-	// timestamp, or 2 ms after it where it referred to an object of a
-	// template newly mapped (see newlyMapped).
-	m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(laterRevision))
+	// Its object_refs, labels and markings are sorted (see
+	// containerRevision): a new version of what any earlier import wrote
+	// at the event's timestamp, 2 ms after it where it referred to an
+	// object of a template newly mapped (see newlyMapped), or 3 ms after
+	// it with its object_refs sorted (see laterRevision).
+	m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(containerRevision))
 	m["name"] = ev.Info
 	if ev.Info == "" {
 		m["name"] = "MISP event " + ev.UUID
@@ -1901,12 +1942,14 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 		l = append(l, r)
 	}
 	m["object_refs"] = l
+	// Its labels (the event's tags) and markings are sorted too: MISP
+	// lists an event's tags in the order each instance attached them.
 	var ls []any
-	for _, s := range labels {
+	for _, s := range slices.Sorted(slices.Values(labels)) {
 		ls = append(ls, s)
 	}
 	setIf(m, "labels", ls)
-	setIf(m, "object_marking_refs", markingRefs(x.markings, nil))
+	setIf(m, "object_marking_refs", markingRefs(slices.Sorted(slices.Values(x.markings)), nil))
 	m["external_references"] = []any{map[string]any{"source_name": "misp", "external_id": ev.UUID}}
 	setIf(m, "x_misp_date", ev.Date)
 	setIf(m, "x_misp_threat_level_id", string(ev.ThreatLevelID))

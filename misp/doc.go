@@ -15,9 +15,11 @@
 //     grouping--<event uuid>. Its object_refs are sorted, so that the
 //     same objects make the same bytes in whatever order MISP lists
 //     them (misp-stix follows the event's order, which differs between
-//     instances and does not move the event's timestamp); its modified
-//     is 3 ms after the event's timestamp, the version after those that
-//     imports before 6 December 2026 wrote in the event's order.
+//     instances and does not move the event's timestamp), and so are its
+//     labels (the event's tags) and markings; its modified
+//     is 4 ms after the event's timestamp, the version after those that
+//     imports before 6 December 2026 wrote in the event's order (at it),
+//     and after those that sorted only its object_refs (3 ms after it).
 //   - An attribute with to_ids becomes indicator--<attribute uuid> with a
 //     STIX pattern (pattern_type "stix", pattern_version "2.1"),
 //     valid_from = first_seen or the attribute timestamp (the event's when
@@ -223,10 +225,18 @@
 //     sharer's), not misp-stix's <type>--<attribute uuid>; only an observable without an
 //     ID contributing property keeps a uuid-based id. The same value in
 //     two attributes is thus one object, written once per [Converter]:
-//     the first one written stays, and later observed-data reference it
-//     (its properties outside the id are those of the first). The
-//     attribute and object uuids stay in the indicator and observed-data
-//     ids.
+//     of the forms one event gives it (a domain alone, or with the
+//     addresses a domain-ip resolves it to), the shortest stays (then
+//     the lowest bytes): the form that claims least beyond the value,
+//     the same in whatever order MISP lists its attributes and objects
+//     (until 6 December 2026 the first written stayed, which is the same
+//     where MISP lists a plain attribute of the value first; an
+//     observable has no version, so a node that holds another form
+//     takes this one as another copy, never a conflict);
+//     one an earlier event of the converter wrote stays as it was, and
+//     later observed-data reference it (its properties outside the id
+//     are those of that form). The attribute and object uuids stay in
+//     the indicator and observed-data ids.
 //   - MISP's analyst data (the Note, Opinion and Relationship of an
 //     event, attribute, object or event report) is listed as
 //     unsupported; misp-stix writes notes and opinions of it.
@@ -296,7 +306,7 @@
 //     second value of one reference) is a new version 2 ms after the
 //     MISP timestamp (a pattern that now compares a list element by
 //     element is 1 ms after it), and so was a report or grouping that
-//     now refers to a pe or registry-key-value written alone (now 3 ms
+//     now refers to a pe or registry-key-value written alone (now 4 ms
 //     after its event: see the report's object_refs), or to an
 //     object of a template mapped the same day (android-app, artifact,
 //     credential, directory, http-request, network-socket, process, the
@@ -392,7 +402,25 @@
 //
 // Everything is deterministic: ids come from MISP uuids, timestamps from
 // MISP timestamps, so converting the same event twice gives the same
-// bytes and re-importing adds nothing.
+// bytes and re-importing adds nothing. The same event with its
+// attributes, objects, galaxies, event reports or tags in another order
+// (as another instance lists them) gives the same bytes too. The order
+// within one MISP object is kept: its attributes give the order of an
+// indicator's comparisons, of an observed-data's object_refs and of
+// list properties (to_refs, resolves_to_refs), and a single reference
+// (dst_ref) takes the first of its values; a pe's sections follow the
+// order of its references, and an attribute's or object's labels and
+// markings the order of its tags (and of its event's TLP tags, where
+// the event has several). MISP keeps those in the order they
+// were added, and sends them so: sorting them would make a new version
+// of nearly every object indicator an import before wrote. Ids are not namespaced by the feed
+// or source an event came from: a MISP uuid names one event, attribute or
+// object wherever it is republished (mirrored feeds, the same event
+// exported twice), as MISP itself keeps one event per uuid. Two copies at
+// the same MISP timestamp with other content (a mirror that holds fewer
+// attributes) make the same ids and versions with other content: a node
+// keeps the first, and `parley import misp` reports the second per
+// object (a conflict, or an id another member imported first).
 //
 // # Provenance
 //

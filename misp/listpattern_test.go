@@ -148,7 +148,7 @@ func TestListPatternsReimport(t *testing.T) {
 		if !strings.HasSuffix(key, " "+stix.FormatTimestamp(o.Modified)) || stix.FormatTimestamp(o.Modified) <= prev {
 			t.Errorf("%s: not a later version than %s", key, prev)
 		}
-		if o.Type == "report" && o.Modified.Sub(o.Created) == laterRevision {
+		if o.Type == "report" && o.Modified.Sub(o.Created) == containerRevision {
 			continue // its object_refs sorted, and it refers to the pe too
 		}
 		if o.Type == "indicator" && label(o, "name") == "network-socket" && o.Modified.Sub(o.Created) == mappingRevision {

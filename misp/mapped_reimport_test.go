@@ -86,7 +86,7 @@ func reimported(t *testing.T, held map[string]map[string]any, ev *Event) {
 		}
 		after := mappingRevision
 		if typ := typeOf(id); typ == "report" || typ == "grouping" {
-			after = laterRevision // its object_refs sorted
+			after = containerRevision // its object_refs, labels and markings sorted
 		}
 		if created, _ := stix.ParseTimestamp(m["created"].(string)); stix.FormatTimestamp(created.Add(after)) != now {
 			t.Errorf("%s: version %s, not %v after %s", id, now, after, m["created"])

@@ -261,7 +261,7 @@ func reimport(t *testing.T, before string, docs []mergedDoc, wantRevised string)
 				}
 				after := mappingRevision
 				if o.Type == "grouping" {
-					after = laterRevision // its object_refs sorted
+					after = containerRevision // its object_refs, labels and markings sorted
 				}
 				if o.Type == "observed-data" && (label(o, "name") == "file" || label(o, "name") == "pe") {
 					after = laterRevision // its pe's compilation time a STIX timestamp

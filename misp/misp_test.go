@@ -748,8 +748,10 @@ func FuzzParseManifest(f *testing.F) {
 
 // TestObservablesOnce checks that observables, whose ids are the
 // deterministic ones of STIX 2.1 section 2.9, are written once per
-// converter however many attributes and objects hold their value (the
-// first one written stays), and that every reference still resolves.
+// converter however many attributes and objects hold their value (of
+// the forms one event gives, the shortest, in whatever order the event
+// lists them; an earlier event's stays), and that every reference still
+// resolves.
 func TestObservablesOnce(t *testing.T) {
 	attr := func(u, typ, v string) Attribute {
 		return Attribute{UUID: u, Type: typ, Category: "Network activity", Value: v, Timestamp: 1603642920}
@@ -771,7 +773,8 @@ func TestObservablesOnce(t *testing.T) {
 		attr("33333333-3333-4333-8333-333333333333", "domain", "circl.lu"),
 	}, []Object{
 		// The same domain-name id with resolves_to_refs: the attribute's
-		// domain-name, written first, stays.
+		// domain-name, shorter, stays (TestReorderedEventSameBytes reverses
+		// such an event).
 		obj("44444444-4444-4444-8444-444444444444", "domain-ip",
 			attr("55555555-5555-4555-8555-555555555555", "domain", "circl.lu"),
 			attr("66666666-6666-4666-8666-666666666666", "ip", "1.2.3.4")),

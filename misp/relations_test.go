@@ -167,12 +167,13 @@ func TestSecondValueOfOneReference(t *testing.T) {
 // TestNewlyMappedContainerVersion: an event whose lnk, image or netflow an
 // earlier import listed as unsupported (its grouping referred to none of
 // them) makes a grouping that refers to it, a new version after the
-// event's timestamp (3 ms: its object_refs sorted, after the 2 ms of the
-// imports that first wrote them); so does an event of other objects,
+// event's timestamp (4 ms: its object_refs, labels and markings sorted,
+// after the 2 ms of the imports that first wrote them and the 3 ms of
+// those that sorted only its object_refs); so does an event of other objects,
 // whose object_refs an import before 6 December 2026 wrote in the
 // event's order (TestContainerRefsSorted).
 func TestNewlyMappedContainerVersion(t *testing.T) {
-	for name, want := range map[string]string{"lnk": "2020-10-25T16:22:00.003Z", "image": "2020-10-25T16:22:00.003Z", "netflow": "2020-10-25T16:22:00.003Z", "mutex": "2020-10-25T16:22:00.003Z"} {
+	for name, want := range map[string]string{"lnk": "2020-10-25T16:22:00.004Z", "image": "2020-10-25T16:22:00.004Z", "netflow": "2020-10-25T16:22:00.004Z", "mutex": "2020-10-25T16:22:00.004Z"} {
 		o, _ := docObject(t, name)
 		objs, unsupp := convertOne(t, event(nil, []Object{o}), Options{})
 		g := objs["grouping--a6ef17d6-91cb-4a05-b10b-2f045daf874c"]

@@ -459,14 +459,27 @@ func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 					continue
 				}
 			}
-			if isConflict(f.Message) {
+			// In a MISP import, an id another member owns is one that
+			// member took first from the same MISP uuid: the same event
+			// from another feed or source (mirrors republish events under
+			// their uuids). The node keeps theirs; like a conflict, it is
+			// reported and --on-conflict decides whether the import goes on.
+			owned := s.sameMISP && isOwned(f.Message)
+			if isConflict(f.Message) || owned {
 				s.conflicts++
 				verb := "skipped"
 				if s.onConflict == "fail" {
 					verb = "conflict"
 					conflicted = append(conflicted, f.ID)
 				}
-				fmt.Fprintf(s.c.stdout, "%-8s %s %s: %s\n", verb, f.ID, f.Version, f.Message)
+				why := f.Message
+				switch {
+				case owned:
+					why += " (another member imported this MISP uuid first, from another feed or source; the node keeps theirs)"
+				case s.sameMISP:
+					why += " (the node holds another copy of this MISP object at this MISP timestamp, from another feed or source or an earlier Parley's conversion; it stays)"
+				}
+				fmt.Fprintf(s.c.stdout, "%-8s %s %s: %s\n", verb, f.ID, f.Version, why)
 				continue
 			}
 			s.refused++
