@@ -28,6 +28,19 @@ type ExportValue struct {
 	Ind   *Indicator
 }
 
+// MinExportPrefixIPv4 and MinExportPrefixIPv6 are the broadest address
+// ranges (ISSUBSET) an export writes: a sensor that loads a rule or an
+// intel row for 0.0.0.0/0, or any range as broad as a share of the
+// address space no one actor holds, alerts on nearly every packet, which
+// a rival member could publish to flood the sensors of every member that
+// exports the collection. Broader ranges are listed as not representable;
+// parley match still evaluates them (it counts one sighting per indicator
+// per flush, not one per event).
+const (
+	MinExportPrefixIPv4 = 8
+	MinExportPrefixIPv6 = 16
+)
+
 // Unrepresentable names an indicator an export left out, and why.
 type Unrepresentable struct {
 	ID     string
@@ -120,9 +133,12 @@ func exportComparisons(e pattern.ComparisonExpr, ind *Indicator, out *[]ExportVa
 			if (a == AttrIPv4 || a == AttrIPv6) && x.Value.Kind == pattern.LitString {
 				if p, err := parsePrefixOrAddr(x.Value.Str); err == nil && p.Addr().Zone() == "" {
 					p = unmapPrefix(p.Masked())
-					a := AttrIPv6
+					a, least := AttrIPv6, MinExportPrefixIPv6
 					if p.Addr().Is4() {
-						a = AttrIPv4
+						a, least = AttrIPv4, MinExportPrefixIPv4
+					}
+					if p.Bits() < least {
+						return fmt.Sprintf("address range %s is broader than /%d: exported, it would alert on a large share of all traffic (one member's indicator flooding every sensor that loads the export)", p, least)
 					}
 					*out = append(*out, ExportValue{Attr: a, Value: p.String(), Raw: x.Value.Str, Range: !p.IsSingleIP(), Ind: ind})
 					if p.IsSingleIP() {
