@@ -497,3 +497,38 @@ func TestDemoRefusesPlainHTTPHint(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMissingTLSFilesHintNamesTheirSource: the hint for TLS files
+// that can't be read names where they were given: config.json's tls_cert
+// and tls_key (a restored backup holds neither), or the flags.
+func TestServeMissingTLSFilesHintNamesTheirSource(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	cfgPath := filepath.Join(data, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["tls_cert"], cfg["tls_key"] = "tls/fullchain.pem", "tls/privkey.pem"
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "serve", "--data", data, "--listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, "hint: tls_cert in config.json is the PEM certificate chain") || !strings.Contains(stderr, "copy them in after a restore") {
+		t.Errorf("serve with config.json's TLS files missing: exit %d: %s", code, stderr)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	code, _, stderr = runCLI(t, "serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", missing, "--tls-key", missing)
+	if code != 2 || !strings.Contains(stderr, "hint: --tls-cert is the PEM certificate chain") {
+		t.Errorf("serve with --tls-cert files missing: exit %d: %s", code, stderr)
+	}
+}
