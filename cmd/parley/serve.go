@@ -70,7 +70,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usageErrorf("choose another address with --listen", "couldn't listen on %s: %v", addr, err)
+		return usageErrorf("choose another address with --listen (port 0 picks a free one, and --url-file FILE writes the URL)", "couldn't listen on %s: %v", addr, err)
 	}
 	if tlsFiles == nil && !*insecure && !isLoopback(ln.Addr()) {
 		ln.Close()

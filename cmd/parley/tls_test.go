@@ -532,3 +532,34 @@ func TestServeMissingTLSFilesHintNamesTheirSource(t *testing.T) {
 		t.Errorf("serve with --tls-cert files missing: exit %d: %s", code, stderr)
 	}
 }
+
+// TestListenTakenHintsPortZero: serve and witness serve on a taken
+// address hint at port 0 and --url-file, as demo does.
+func TestListenTakenHintsPortZero(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	data, wdata := filepath.Join(dir, "node"), filepath.Join(dir, "witness")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	if code, _, stderr := runCLI(t, "witness", "init", "--data", wdata, "--name", "w.example/w1"); code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	vkey, err := os.ReadFile(filepath.Join(data, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"serve", "--data", data, "--listen", ln.Addr().String()},
+		{"witness", "serve", "--data", wdata, "--listen", ln.Addr().String(), "--log", strings.TrimSpace(string(vkey))},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != 2 || !strings.Contains(stderr, "port 0 picks a free one, and --url-file FILE writes the URL") {
+			t.Errorf("%s on a taken address: exit %d: %s", strings.Join(args[:2], " "), code, stderr)
+		}
+	}
+}
