@@ -563,3 +563,56 @@ func TestListenTakenHintsPortZero(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreNamesTLSFilesItLacks: a backup holds no TLS or CA files, so
+// a node restored from one whose config.json names them failed at its
+// first parley serve; restore says which to copy in, and says nothing
+// of a file that is there (an absolute path).
+func TestRestoreNamesTLSFilesItLacks(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	code, wkey, stderr := runCLI(t, "witness", "init", "--data", filepath.Join(dir, "witness"), "--name", "w.example/w1")
+	if code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	kept := filepath.Join(dir, "kept-ca.pem")
+	if err := os.WriteFile(kept, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(data, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["tls_cert"], cfg["tls_key"] = "tls/fullchain.pem", "tls/privkey.pem"
+	cfg["witnesses"] = []any{map[string]any{"url": "https://w.example", "key": strings.TrimSpace(wkey), "ca": kept}}
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "node.backup")
+	if code, _, stderr := runCLI(t, "backup", "--data", data, "--out", archive); code != 0 {
+		t.Fatalf("backup: %s", stderr)
+	}
+	code, _, stderr = runCLI(t, "restore", "--data", filepath.Join(dir, "restored"), "--from", archive)
+	if code != 0 {
+		t.Fatalf("restore: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"config.json names tls/fullchain.pem (tls_cert)", "config.json names tls/privkey.pem (tls_key)", "copy it in before parley serve"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("restore of a node with TLS files in config.json doesn't say %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "kept-ca.pem") {
+		t.Errorf("restore named a file that is there:\n%s", stderr)
+	}
+}
