@@ -2,6 +2,7 @@ package witness
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -142,7 +143,11 @@ func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval ti
 		case errors.Is(err, ErrFork) && forks[FailureKey(err)]:
 			// Said already in this run.
 		case FailureKey(err) != last:
-			w.cfg.Logger.Warn("pull failed", "log", vkey, "err", err)
+			attrs := []any{"log", vkey, "err", err}
+			if h := pullTLSHint(err); h != "" {
+				attrs = append(attrs, "hint", h)
+			}
+			w.cfg.Logger.Warn("pull failed", attrs...)
 			if errors.Is(err, ErrFork) && len(forks) < maxLoggedForks {
 				forks[FailureKey(err)] = true
 			}
@@ -165,3 +170,18 @@ func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval ti
 // the same-size forks, whose texts name their roots; beyond it a fork is
 // logged as any failure, once while it lasts.
 const maxLoggedForks = 2 * MaxEvidencePerLog
+
+// pullTLSHint says what to do about a pull that failed on the log's
+// certificate, or "": a witness pulling a node whose certificate comes
+// from a private CA fails every poll with Go's x509 error alone.
+func pullTLSHint(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	switch {
+	case errors.As(err, &unknown):
+		return "the log's certificate is not signed by a CA the witness trusts: give the witness its CA certificate (parley witness serve --ca FILE)"
+	case errors.As(err, &host):
+		return "the log's certificate is not valid for the host in its URL: pull it by a name its certificate was issued for"
+	}
+	return ""
+}

@@ -2,7 +2,10 @@ package witness
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -73,5 +76,44 @@ func TestPullLogsAFlippingForkOnce(t *testing.T) {
 				t.Fatalf("%d polls of a log flipping between two forks logged %d failures, want 1:\n%s", src.polls.Load(), got, out)
 			}
 		})
+	}
+}
+
+// failingSource fails every poll with err, and cancels the pull at its
+// second poll.
+type failingSource struct {
+	err    error
+	polls  atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (s *failingSource) Checkpoint(ctx context.Context) ([]byte, error) {
+	if s.polls.Add(1) >= 2 {
+		s.cancel()
+	}
+	return nil, s.err
+}
+
+func (s *failingSource) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
+	return nil, s.err
+}
+
+// TestPullOnUnknownCAHints: a witness pulling a node whose certificate
+// comes from a private CA, without --ca, failed every poll with Go's x509
+// error alone; the log line says to give the CA.
+func TestPullOnUnknownCAHints(t *testing.T) {
+	l := newTestLog(t, "example.com/log")
+	var logged syncLog
+	w, err := Open(Config{Dir: t.TempDir(), Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey},
+		Logger: slog.New(slog.NewTextHandler(&logged, nil)), Now: func() time.Time { return time.Unix(1800000000, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	src := &failingSource{err: fmt.Errorf("couldn't read the log's checkpoint: %w", &url.Error{Op: "Get", URL: "https://node.example/log/checkpoint", Err: x509.UnknownAuthorityError{}}), cancel: cancel}
+	w.Pull(ctx, l.vkey, src, time.Millisecond)
+	if out := logged.String(); !strings.Contains(out, "pull failed") || !strings.Contains(out, "parley witness serve --ca FILE") {
+		t.Errorf("a pull refused on the log's certificate logged no hint:\n%s", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -191,6 +192,10 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stderr, "parley: note: the restored node reads %s at each round of %s %s and sends it to %s: if you don't expect that, remove the %s before serving\n",
 			untrusted.Text(r.File, 512), r.Kind, untrusted.Text(r.Name, 64), untrusted.Text(shownURL(r.URL), 512), r.Kind)
 	}
+	for _, f := range missingConfigFiles(*dir) {
+		fmt.Fprintf(c.stderr, "parley: note: config.json names %s (%s), which is not in %s (a backup holds no TLS or CA files): copy it in before parley serve\n",
+			untrusted.Text(f.path, 512), f.field, *dir)
+	}
 	if rep.Replaced.Size > 0 {
 		fmt.Fprintf(c.stdout, "consistent with the newest checkpoint (size %d) of the node it replaced\n", rep.Replaced.Size)
 	}
@@ -203,4 +208,36 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stderr, "parley: warning: no --seen file given, so restore could not check what members saw: if any saw a checkpoint newer than this backup (size %d), the restored log forks from it; collect their seen files and run restore again with --seen to be sure\n", rep.Checkpoint.Size)
 	}
 	return nil
+}
+
+// configFile is a file config.json names, by its field.
+type configFile struct{ field, path string }
+
+// missingConfigFiles lists the files the config.json in dir names that
+// are not there: its TLS certificate and key and its witnesses' CA
+// files, which a backup doesn't hold, so that a restored node doesn't
+// fail to start on them without a word at restore.
+func missingConfigFiles(dir string) []configFile {
+	cfg, err := node.LoadConfig(dir)
+	if err != nil {
+		return nil
+	}
+	files := []configFile{{"tls_cert", cfg.TLSCert}, {"tls_key", cfg.TLSKey}}
+	for i, w := range cfg.Witnesses {
+		files = append(files, configFile{fmt.Sprintf("the ca of witness %d", i+1), w.CA})
+	}
+	var missing []configFile
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		p := f.path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, f)
+		}
+	}
+	return missing
 }

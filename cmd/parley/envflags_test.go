@@ -190,3 +190,40 @@ func TestWitnessFlagsBeatEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// TestExportIndicatorsBeatEnvironmentURL: export reads --indicators FILE
+// or a node (--url), and a file given on the command line is the source,
+// whatever PARLEY_URL says (the walkthrough exports it, and the README's
+// `parley export --format zeek-intel --indicators intel.json` follows it);
+// without --indicators, PARLEY_URL is still the node read.
+func TestExportIndicatorsBeatEnvironmentURL(t *testing.T) {
+	dir := t.TempDir()
+	indicators := filepath.Join("..", "..", "internal", "match", "testdata", "indicators.json")
+	env := map[string]string{"PARLEY_URL": "http://127.0.0.1:9", "PARLEY_TOKEN": "parley_secret", "PARLEY_COLLECTION": "intel"}
+	run := func(args ...string) (int, string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+		code := c.main(context.Background(), args)
+		return code, out.String(), errb.String()
+	}
+	code, stdout, stderr := run("export", "--format", "zeek-intel", "--indicators", indicators)
+	if code != 0 || !strings.Contains(stdout, "Intel::DOMAIN") {
+		t.Errorf("export --indicators with PARLEY_URL set: exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	if code, _, stderr := run("export", "--format", "suricata-dataset", "--indicators", indicators, "--out", filepath.Join(dir, "suricata")); code != 0 {
+		t.Errorf("export --format suricata-dataset --indicators with PARLEY_URL set: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := run("export", "--format", "misp-feed", "--indicators", indicators, "--out", filepath.Join(dir, "feed")); code != 0 {
+		t.Errorf("export --format misp-feed --indicators with PARLEY_URL set: exit %d: %s", code, stderr)
+	}
+	// Without --indicators the environment's node is the source (here
+	// nothing listens: exit 4, not a usage error).
+	if code, _, stderr := run("export", "--format", "zeek-intel"); code != 4 {
+		t.Errorf("export with PARLEY_URL and no --indicators: exit %d, want 4 (the node read): %s", code, stderr)
+	}
+	// Both on the command line are still refused.
+	if code, _, stderr := run("export", "--format", "zeek-intel", "--indicators", indicators, "--url", "http://127.0.0.1:9"); code != 2 || !strings.Contains(stderr, "need one source") {
+		t.Errorf("export --indicators --url: exit %d: %s", code, stderr)
+	}
+}

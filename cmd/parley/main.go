@@ -452,7 +452,7 @@ var notFromEnv = map[string][]string{
 // on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
 // `--url` falls back to PARLEY_URL, and no flag comes from the
 // environment when the command line makes the same choice another way
-// ([envAlternatives]). A bad flag is a usage error (exit 2).
+// ([envAlternatives], [sourceAlternatives]). A bad flag is a usage error (exit 2).
 //
 // Flags may come before, between or after the positional arguments, in
 // every command (`parley sign FILE --key K`, `parley opinion ID agree
@@ -513,14 +513,15 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	notEnv := notFromEnv[strings.TrimPrefix(fs.Name(), "parley ")]
+	cmdName := strings.TrimPrefix(fs.Name(), "parley ")
+	notEnv := notFromEnv[cmdName]
 	fromEnv := map[string]string{}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envErr != nil || slices.Contains(notEnv, f.Name) {
 			return
 		}
-		if otherWayGiven(f.Name, set) {
+		if otherWayGiven(f.Name, set) || otherSourceGiven(cmdName, f.Name, set) {
 			return
 		}
 		key := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -558,6 +559,34 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 var envAlternatives = [][][]string{
 	{{"token"}, {"token-file"}},
 	{{"witness-policy"}, {"witness", "witness-quorum"}},
+}
+
+// sourceAlternatives are, per command, flags that choose where the
+// command reads from, one way or the other: export reads its objects from
+// --indicators FILE or from a node (--url). A source given on the command
+// line is the choice, so that PARLEY_URL, which the walkthrough exports
+// for a member's session, doesn't make `export --indicators FILE` an
+// error. (match takes --url with --indicators too, to push sightings to,
+// so it is not listed.)
+var sourceAlternatives = map[string][][]string{
+	"export": {{"indicators"}, {"url"}},
+}
+
+// otherSourceGiven reports whether set, the flags the command line gave,
+// holds a flag of another source ([sourceAlternatives]) of cmd than name.
+func otherSourceGiven(cmd, name string, set map[string]bool) bool {
+	ways := sourceAlternatives[cmd]
+	for i, way := range ways {
+		if !slices.Contains(way, name) {
+			continue
+		}
+		for j, other := range ways {
+			if j != i && slices.ContainsFunc(other, func(n string) bool { return set[n] }) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // otherWayGiven reports whether set, the flags the command line gave,

@@ -127,6 +127,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("", "--dead-letter goes with --nats and --push")
 	}
 	var pushObjects func([]map[string]any) error
+	// pushed counts the objects the node took (--push), for the summary:
+	// without it a run that pushed said no more than one that only
+	// printed.
+	var pushed atomic.Int64
 	fleetRefused := &refusals{}
 	if *deadLetter != "" {
 		f, err := os.OpenFile(*deadLetter, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -179,7 +183,11 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 				fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%v); trying again in %v\n", err, wait)
 			}
 			if *natsURL == "" {
-				return match.PushRetrying(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting)
+				err := match.PushRetrying(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting)
+				if err == nil {
+					pushed.Add(int64(len(objs)))
+				}
+				return err
 			}
 			// A fleet member: an object the node refuses for what it is
 			// would be refused again at every redelivery, by every
@@ -195,6 +203,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			// so that a flush of nothing but objects the node fails on
 			// is judged too, not waited on as a node that is down.
 			refused, err := match.PushRetryingSeparatingProbed(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting, probe)
+			if err == nil {
+				pushed.Add(int64(len(objs) - len(refused)))
+			}
 			if err != nil || len(refused) == 0 {
 				return err
 			}
@@ -258,6 +269,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 		if st.Incomplete > 0 {
 			errs += fmt.Sprintf(", %d observables left out of observed-data (the log does not say what STIX requires)", st.Incomplete)
+		}
+		if *push {
+			errs += fmt.Sprintf(", %d objects pushed to the collection", pushed.Load())
 		}
 		if n := fleetRefused.n.Load(); n > 0 {
 			errs += fmt.Sprintf(", %d objects refused by the node (printed, not stored)", n)

@@ -111,6 +111,12 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 			// form than this version knows isn't checked.
 			return withExit(4, "the node's answer to GET /log/keys doesn't show its member key entries complete (the error says why): a node of a version before the key index (5 December 2026) sends none, and pull takes no object it can't check against the member's whole key history; ask its operator to upgrade it, or check its log with parley audit", fmt.Errorf("couldn't pull: %w", err))
 		}
+		if errors.Is(err, tlog.ErrCheckpointSignature) {
+			// Not a wrong flag: the node signs with another key than the
+			// one pinned (a node made again at the same URL, or another
+			// log shown to this client).
+			return withExit(4, "the node's checkpoint isn't signed by the log key pull checks with (--log-key, or the one pinned in the seen file a warning above names): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", fmt.Errorf("couldn't pull: %w", err))
+		}
 		if err != nil {
 			return withExit(4, "check --url, "+tokenFlag+" and --collection", fmt.Errorf("couldn't pull: %w", err))
 		}

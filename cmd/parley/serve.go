@@ -70,7 +70,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usageErrorf("choose another address with --listen", "couldn't listen on %s: %v", addr, err)
+		return usageErrorf("choose another address with --listen (port 0 picks a free one, and --url-file FILE writes the URL)", "couldn't listen on %s: %v", addr, err)
 	}
 	if tlsFiles == nil && !*insecure && !isLoopback(ln.Addr()) {
 		ln.Close()
@@ -129,7 +129,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 // nil when neither names any. A key file every user may read is warned
 // about on warn.
 func serveTLS(warn io.Writer, dir, certFile, keyFile string, cfg node.Config) (*node.CertificateFiles, error) {
+	hint := "--tls-cert is the PEM certificate chain (server first), --tls-key its PEM private key"
 	if certFile == "" && keyFile == "" {
+		// The files config.json names: the hint says so, and that a
+		// restored backup holds neither (docs/backup.md).
+		hint = "tls_cert in config.json is the PEM certificate chain (server first), tls_key its PEM private key, relative to the data directory; a backup holds neither: copy them in after a restore"
 		certFile, keyFile = cfg.TLSCert, cfg.TLSKey
 		if certFile != "" && !filepath.IsAbs(certFile) {
 			certFile = filepath.Join(dir, certFile)
@@ -147,7 +151,7 @@ func serveTLS(warn io.Writer, dir, certFile, keyFile string, cfg node.Config) (*
 	warnReadable(warn, keyFile, "the TLS private key")
 	f, err := node.LoadCertificateFiles(certFile, keyFile)
 	if err != nil {
-		return nil, usageErrorf("--tls-cert is the PEM certificate chain (server first), --tls-key its PEM private key", "%v", err)
+		return nil, usageErrorf(hint, "%v", err)
 	}
 	return f, nil
 }

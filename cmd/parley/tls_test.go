@@ -497,3 +497,122 @@ func TestDemoRefusesPlainHTTPHint(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMissingTLSFilesHintNamesTheirSource: the hint for TLS files
+// that can't be read names where they were given: config.json's tls_cert
+// and tls_key (a restored backup holds neither), or the flags.
+func TestServeMissingTLSFilesHintNamesTheirSource(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	cfgPath := filepath.Join(data, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["tls_cert"], cfg["tls_key"] = "tls/fullchain.pem", "tls/privkey.pem"
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "serve", "--data", data, "--listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, "hint: tls_cert in config.json is the PEM certificate chain") || !strings.Contains(stderr, "copy them in after a restore") {
+		t.Errorf("serve with config.json's TLS files missing: exit %d: %s", code, stderr)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	code, _, stderr = runCLI(t, "serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", missing, "--tls-key", missing)
+	if code != 2 || !strings.Contains(stderr, "hint: --tls-cert is the PEM certificate chain") {
+		t.Errorf("serve with --tls-cert files missing: exit %d: %s", code, stderr)
+	}
+}
+
+// TestListenTakenHintsPortZero: serve and witness serve on a taken
+// address hint at port 0 and --url-file, as demo does.
+func TestListenTakenHintsPortZero(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	data, wdata := filepath.Join(dir, "node"), filepath.Join(dir, "witness")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	if code, _, stderr := runCLI(t, "witness", "init", "--data", wdata, "--name", "w.example/w1"); code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	vkey, err := os.ReadFile(filepath.Join(data, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"serve", "--data", data, "--listen", ln.Addr().String()},
+		{"witness", "serve", "--data", wdata, "--listen", ln.Addr().String(), "--log", strings.TrimSpace(string(vkey))},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != 2 || !strings.Contains(stderr, "port 0 picks a free one, and --url-file FILE writes the URL") {
+			t.Errorf("%s on a taken address: exit %d: %s", strings.Join(args[:2], " "), code, stderr)
+		}
+	}
+}
+
+// TestRestoreNamesTLSFilesItLacks: a backup holds no TLS or CA files, so
+// a node restored from one whose config.json names them failed at its
+// first parley serve; restore says which to copy in, and says nothing
+// of a file that is there (an absolute path).
+func TestRestoreNamesTLSFilesItLacks(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	code, wkey, stderr := runCLI(t, "witness", "init", "--data", filepath.Join(dir, "witness"), "--name", "w.example/w1")
+	if code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	kept := filepath.Join(dir, "kept-ca.pem")
+	if err := os.WriteFile(kept, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(data, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["tls_cert"], cfg["tls_key"] = "tls/fullchain.pem", "tls/privkey.pem"
+	cfg["witnesses"] = []any{map[string]any{"url": "https://w.example", "key": strings.TrimSpace(wkey), "ca": kept}}
+	if b, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "node.backup")
+	if code, _, stderr := runCLI(t, "backup", "--data", data, "--out", archive); code != 0 {
+		t.Fatalf("backup: %s", stderr)
+	}
+	code, _, stderr = runCLI(t, "restore", "--data", filepath.Join(dir, "restored"), "--from", archive)
+	if code != 0 {
+		t.Fatalf("restore: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"config.json names tls/fullchain.pem (tls_cert)", "config.json names tls/privkey.pem (tls_key)", "copy it in before parley serve"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("restore of a node with TLS files in config.json doesn't say %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "kept-ca.pem") {
+		t.Errorf("restore named a file that is there:\n%s", stderr)
+	}
+}

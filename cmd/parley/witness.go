@@ -300,7 +300,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	defer w.Close()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		return usageErrorf("choose another address with --listen", "couldn't listen on %s: %v", *listen, err)
+		return usageErrorf("choose another address with --listen (port 0 picks a free one, and --url-file FILE writes the URL)", "couldn't listen on %s: %v", *listen, err)
 	}
 	scheme := "http"
 	if tlsFiles != nil {

@@ -42,6 +42,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/taxii"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Config is the node's configuration and its reference: every field is
@@ -366,7 +367,7 @@ func LoadConfig(dir string) (Config, error) {
 		return Config{}, fmt.Errorf("couldn't parse %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	if c.Origin == "" {
-		return Config{}, fmt.Errorf("couldn't use %s: origin is empty", filepath.Join(dir, ConfigFile))
+		return Config{}, fmt.Errorf("couldn't use %s: %s", filepath.Join(dir, ConfigFile), missingOrigin(dir))
 	}
 	if err := checkWitnesses(c.Witnesses); err != nil {
 		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
@@ -381,6 +382,23 @@ func LoadConfig(dir string) (Config, error) {
 		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	return c, nil
+}
+
+// missingOrigin says that config.json has no "origin" and what to put
+// back: the name of the log's key in node.pub, which parley init wrote
+// beside it (an operator who rewrites config.json to add a field loses
+// it, and the node doesn't start).
+func missingOrigin(dir string) string {
+	const msg = `"origin" is missing or empty: it is the log's name, the name of the key in ` + PubKeyFile
+	b, err := untrusted.ReadFile(filepath.Join(dir, PubKeyFile), maxKeySz)
+	if err != nil {
+		return msg
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
+	if err != nil {
+		return msg
+	}
+	return fmt.Sprintf(`%s: put back "origin": %q (parley init wrote it)`, msg, untrusted.Text(v.Name(), 200))
 }
 
 // writeFileSync writes a new file and syncs it, so that Init leaves either

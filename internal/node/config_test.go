@@ -121,3 +121,28 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 		}
 	}
 }
+
+// An operator who rewrites config.json to add a field (the README's TLS
+// fields) and leaves out "origin" gets told what to put back: the log's
+// name, from node.pub, not only "origin is empty".
+func TestLoadConfigMissingOriginSaysWhatToPutBack(t *testing.T) {
+	dir := t.TempDir()
+	res, err := Init(t.Context(), dir, Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"listen": "127.0.0.1:0", "tls_cert": "tls/fullchain.pem", "tls_key": "tls/privkey.pem"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(dir)
+	if want := fmt.Sprintf(`put back "origin": %q`, res.Origin); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("config.json without origin: got %v, want it to say %s", err, want)
+	}
+	// Without a readable node.pub it still says what origin is.
+	if err := os.Remove(filepath.Join(dir, PubKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(dir); err == nil || !strings.Contains(err.Error(), `"origin" is missing or empty: it is the log's name`) {
+		t.Errorf("config.json without origin nor node.pub: got %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -185,7 +186,11 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 		case ended:
 			logger.Info(what+": works again", "peer", peerName)
 		default:
-			logger.Warn(what, "peer", peerName, "err", err)
+			attrs := []any{"peer", peerName, "err", err}
+			if h := peerTLSHint(err); h != "" {
+				attrs = append(attrs, "hint", h)
+			}
+			logger.Warn(what, attrs...)
 		}
 	}
 	defer func() {
@@ -590,4 +595,20 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 		return
 	}
 	respondError(w, r, requestErrorf(store.ErrNotFound, "the collection isn't replicated from a peer"))
+}
+
+// peerTLSHint says what to do about a peer round that failed on the
+// peer's certificate, or "": a peer added without the --ca of its
+// private CA fails every round with Go's x509 error alone.
+func peerTLSHint(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	switch {
+	case err == nil:
+	case errors.As(err, &unknown):
+		return "the peer's certificate is not signed by a CA this node trusts for it: stop the peer (parley member remove --member peer:NAME) and add it again with parley peer add --ca FILE, its CA certificate (docs/federation.md)"
+	case errors.As(err, &host):
+		return "the peer's certificate is not valid for the host in its URL: add the peer again with a URL of a name its certificate was issued for (docs/federation.md)"
+	}
+	return ""
 }

@@ -5,8 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,5 +149,62 @@ func TestFollowPeersLogsAStoreOutageOnce(t *testing.T) {
 	}
 	if n := strings.Count(logged.String(), `msg="couldn't list peers"`); n != 1 {
 		t.Fatalf("%d rounds with the store down logged %d failures, want 1:\n%s", ds.calls.Load(), n, logged.String())
+	}
+}
+
+// signalWriter is a log destination that closes seen once a line
+// holding want is written.
+type signalWriter struct {
+	lockedBuffer
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	n, err := w.lockedBuffer.Write(p)
+	if strings.Contains(string(p), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
+// TestPeerRoundOnUnknownCAHints: a peer whose certificate comes from a
+// private CA, added without --ca, fails every round on Go's x509 error;
+// the log line says what to do about it.
+func TestPeerRoundOnUnknownCAHints(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	_, vkey, err := note.GenerateKey(rand.Reader, "peer.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "peer.token")
+	if err := os.WriteFile(tokenFile, []byte("peer-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.AddPeer(ctx, PeerSpec{Name: "private-ca", URL: srv.URL, TokenFile: tokenFile, LogKey: vkey, Remote: "c1", Into: "from the peer", Readers: []string{"alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	tn.cfg.PeerInterval = Duration(10 * time.Millisecond)
+	logged := &signalWriter{want: "peer round failed", seen: make(chan struct{})}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- tn.followPeers(rctx, slog.New(slog.NewTextHandler(logged, nil))) }()
+	select {
+	case <-logged.seen:
+	case <-time.After(30 * time.Second):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := logged.String()
+	if !strings.Contains(out, "certificate signed by unknown authority") || !strings.Contains(out, "add it again with parley peer add --ca FILE") {
+		t.Errorf("a round refused on the peer's certificate logged no hint:\n%s", out)
 	}
 }
