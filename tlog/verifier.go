@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime"
 	"sort"
 	"sync"
@@ -327,6 +328,35 @@ func (v *ObjectVerifier) Verify(ctx context.Context, items []VerifyItem) ([]Veri
 
 // Checkpoint returns the checkpoint the last [ObjectVerifier.Verify] used.
 func (v *ObjectVerifier) Checkpoint() Checkpoint { return v.cp }
+
+// CheckLog reads and verifies the log's latest checkpoint, as [Verify]
+// does before the first object it checks (the pinned key, Seen when
+// Proofs, Policy), unless a Verify call already did: a client that
+// was given no object to check (an empty collection, nothing added
+// since) still refuses a log that isn't the pinned one. The errors are
+// Verify's.
+//
+// A node that has signed no checkpoint yet (404: a node just started)
+// has no log to refuse, unless Seen holds a checkpoint of the pinned
+// log: then the log that was seen is gone, and that is the error.
+func (v *ObjectVerifier) CheckLog(ctx context.Context) error {
+	if v.cpNote != nil {
+		return nil
+	}
+	err := v.refresh(ctx)
+	var herr *HTTPError
+	if errors.As(err, &herr) && herr.Code == http.StatusNotFound {
+		if v.Seen == nil {
+			return nil
+		}
+		if _, _, seen := v.Seen.Neighbours(Checkpoint{Origin: v.Key.Name()}, v.Key); seen != "" {
+			c, _ := peekCheckpoint(seen)
+			return fmt.Errorf("the node shows no checkpoint, but one of size %d of its log was seen before: the log it showed is gone: %w", c.Size, err)
+		}
+		return nil
+	}
+	return err
+}
 
 // Keys returns the member key history the last Verify used.
 func (v *ObjectVerifier) Keys() *KeyHistory { return v.keys }

@@ -97,28 +97,8 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	defer clearProgress()
 	for env, err := range client.ObjectPages(ctx, collID, q) {
 		clearProgress()
-		if qerr := quorumExit(err); qerr != nil {
-			return qerr
-		}
-		if errors.Is(err, tlog.ErrProof) {
-			saveSeen()
-			return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't pull: %w", err))
-		}
-		if errors.Is(err, tlog.ErrKeyIndex) {
-			// Not a wrong flag: the node's member key entries aren't
-			// shown complete, so no object of it is taken unchecked. A
-			// node older than the key index sends none, one of a newer
-			// form than this version knows isn't checked.
-			return withExit(4, "the node's answer to GET /log/keys doesn't show its member key entries complete (the error says why): a node of a version before the key index (5 December 2026) sends none, and pull takes no object it can't check against the member's whole key history; ask its operator to upgrade it, or check its log with parley audit", fmt.Errorf("couldn't pull: %w", err))
-		}
-		if errors.Is(err, tlog.ErrCheckpointSignature) {
-			// Not a wrong flag: the node signs with another key than the
-			// one pinned (a node made again at the same URL, or another
-			// log shown to this client).
-			return withExit(4, "the node's checkpoint isn't signed by the log key pull checks with (--log-key, or the one pinned in the seen file a warning above names): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", fmt.Errorf("couldn't pull: %w", err))
-		}
 		if err != nil {
-			return withExit(4, "check --url, "+tokenFlag+" and --collection", fmt.Errorf("couldn't pull: %w", err))
+			return pullError(err, saveSeen)
 		}
 		for _, r := range env.Refused {
 			fmt.Fprintf(c.stderr, "parley: pull: refused %s: %v\n", r.ID, r.Err)
@@ -145,6 +125,12 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	}
 	clearProgress()
 	notes.close()
+	// An empty page, or none, checks nothing: the node's log is still
+	// the pinned one, consistent with the seen file and the policy, or
+	// the pull fails as it would at its first object.
+	if err := ov.CheckLog(ctx); err != nil {
+		return pullError(err, saveSeen)
+	}
 	if err := saveSeen(); err != nil {
 		return withExit(3, "", err)
 	}
@@ -236,4 +222,30 @@ func (s *noteSummary) close() {
 	if s.other > 0 {
 		fmt.Fprintf(s.w, "%sand %d more objects with other notes (relayed, unsigned or signed with a key this log doesn't hold)\n", s.prefix, s.other)
 	}
+}
+
+// pullError is pull's error for err, which failed reading or trusting the
+// node's log (saveSeen keeps the evidence of a fork).
+func pullError(err error, saveSeen func() error) error {
+	if qerr := quorumExit(err); qerr != nil {
+		return qerr
+	}
+	if errors.Is(err, tlog.ErrProof) {
+		saveSeen()
+		return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't pull: %w", err))
+	}
+	if errors.Is(err, tlog.ErrKeyIndex) {
+		// Not a wrong flag: the node's member key entries aren't
+		// shown complete, so no object of it is taken unchecked. A
+		// node older than the key index sends none, one of a newer
+		// form than this version knows isn't checked.
+		return withExit(4, "the node's answer to GET /log/keys doesn't show its member key entries complete (the error says why): a node of a version before the key index (5 December 2026) sends none, and pull takes no object it can't check against the member's whole key history; ask its operator to upgrade it, or check its log with parley audit", fmt.Errorf("couldn't pull: %w", err))
+	}
+	if errors.Is(err, tlog.ErrCheckpointSignature) {
+		// Not a wrong flag: the node signs with another key than the
+		// one pinned (a node made again at the same URL, or another
+		// log shown to this client).
+		return withExit(4, "the node's checkpoint isn't signed by the log key pull checks with (--log-key, or the one pinned in the seen file a warning above names): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", fmt.Errorf("couldn't pull: %w", err))
+	}
+	return withExit(4, "check --url, "+tokenFlag+" and --collection", fmt.Errorf("couldn't pull: %w", err))
 }
