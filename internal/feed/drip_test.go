@@ -3,8 +3,10 @@ package feed_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,5 +83,114 @@ func TestRunDripHoldsNoOtherFeed(t *testing.T) {
 	case <-sk.got:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the other feed's objects didn't come while one feed's server dripped its page")
+	}
+}
+
+// listedStore is a store that says when its feeds are listed.
+type listedStore struct {
+	feed.Store
+	listed chan struct{} // a send per listing, when someone waits for it
+}
+
+func (s *listedStore) Feeds(ctx context.Context) ([]feed.Feed, error) {
+	select {
+	case s.listed <- struct{}{}:
+	default:
+	}
+	return s.Store.Feeds(ctx)
+}
+
+// TestRunLongRoundKeepsItsMark: a round still running when RunRounds
+// lists the feeds again (it waits for a round for at most maxRoundTime)
+// runs on in its own goroutine, its mark in the store. Each listing ends
+// the marks of this process's own rounds that it doesn't run (the end of
+// a round that the store couldn't record); were the running round's mark
+// ended with them, another front end on the store would start a second
+// round of the feed beside it, and the round's own heartbeat and writes
+// would then be refused as taken over. The mark stays through the
+// listings, another owner's round is refused (ErrBusy), and the round
+// ends as it would have.
+func TestRunLongRoundKeepsItsMark(t *testing.T) {
+	defer feed.SetMaxRoundTime(time.Millisecond)()
+	defer feed.SetStallTimeout(time.Hour, 1)()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+		if !first.CompareAndSwap(false, true) {
+			w.Write([]byte(`{"more":false}`))
+			return
+		}
+		// The first page comes slowly: its beginning now, the rest
+		// once the test has seen the listings it waits for.
+		w.Write([]byte(`{"more":false,"objects":[`))
+		w.(http.Flusher).Flush()
+		close(arrived)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write([]byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}]}`))
+	}))
+	defer hs.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	base := newStore(t, hs.URL)
+	st := &listedStore{Store: base, listed: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sk := &sink{stored: map[string]int{}}
+	now := func() time.Time { return epoch }
+	me := feed.Rounds{Owner: "fe1/1/me"}
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, me, func(string, ...any) {})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	timeout := time.After(time.Minute)
+	select {
+	case <-arrived:
+	case <-timeout:
+		t.Fatal("the round didn't ask the server")
+	}
+	// Three listings begun after the round asked: the one before the
+	// last has ended the marks it was to end.
+	for range 3 {
+		select {
+		case <-st.listed:
+		case <-timeout:
+			t.Fatal("RunRounds didn't list the feeds again while the round ran")
+		}
+	}
+	if f := storedFeed(t, base); f.RoundStarted.IsZero() || f.RoundOwner != me.Owner {
+		t.Fatalf("the running round's mark was ended by a listing: %+v", f.FeedPosition)
+	}
+	other := storedFeed(t, base)
+	if _, err := feed.PollRound(ctx, base, &sink{stored: map[string]int{}}, other, now, nil, feed.Rounds{Owner: "fe2/2/other"}); !errors.Is(err, feed.ErrBusy) {
+		t.Fatalf("another front end's round of the feed beside the running one: %v, want ErrBusy", err)
+	}
+	close(release)
+	for {
+		f := storedFeed(t, base)
+		if f.RoundStarted.IsZero() && f.Pages > 0 {
+			if f.LastError != "" || f.Added != 1 {
+				t.Fatalf("the round ended with %+v", f.FeedPosition)
+			}
+			break
+		}
+		select {
+		case <-st.listed: // the next look, after a tick
+		case <-timeout:
+			t.Fatalf("the round didn't end: %+v", f.FeedPosition)
+		}
 	}
 }
