@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,7 +281,11 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 			return withExit(3, "give --receipts DIR", err)
 		}
 		if saved.Receipt.Withdrawal == nil {
-			if path := keptWithdrawal(dir, saved.Set, p.verifier); path != "" {
+			path, err := keptWithdrawal(dir, saved.Set, p.verifier)
+			if err != nil {
+				return withExit(3, "nothing was sent: make the file readable, or move it away if it isn't a receipt you kept", err)
+			}
+			if path != "" {
 				return fmt.Errorf("%w: set %s, as the receipt kept in %s shows", private.ErrWithdrawn, untrusted.Text(saved.Set, 120), path)
 			}
 		}
@@ -524,20 +529,35 @@ func receiptName(id string) string {
 
 // keptWithdrawal returns the path of a receipt kept in dir
 // (SET-INDEX.withdrawn.json) that shows set id withdrawn and verifies
-// with v, or "" if there is none.
-func keptWithdrawal(dir, id string, v note.Verifier) string {
-	paths, _ := filepath.Glob(filepath.Join(dir, receiptName(id)+"-*.withdrawn.json"))
-	for _, path := range paths {
+// with v, or "" if there is none. A receipt of that name that can't be
+// read is an error, not "none": the querier sends nothing until it
+// knows. (The names are matched one by one, not by filepath.Glob, whose
+// pattern a '[' in dir would break.)
+func keptWithdrawal(dir, id string, v note.Verifier) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+		return "", fmt.Errorf("couldn't look for kept withdrawals of set %s: %w", untrusted.Text(id, 120), err)
+	}
+	prefix := receiptName(id) + "-"
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".withdrawn.json") {
+			continue
+		}
+		path := filepath.Join(dir, name)
 		b, err := untrusted.ReadFile(path, 1<<20)
 		if err != nil {
-			continue
+			return "", fmt.Errorf("couldn't read %s, a kept withdrawal of set %s: %w", path, untrusted.Text(id, 120), err)
 		}
 		saved, err := private.ParseSavedReceipt(b)
 		if err == nil && saved.Set == id && saved.Receipt.Withdrawal != nil && saved.Verify(v) == nil {
-			return path
+			return path, nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // safeFileName reports whether s is a name of letters, digits, '.', '-'

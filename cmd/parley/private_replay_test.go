@@ -35,7 +35,13 @@ func TestPrivateCheckRefusesKeptWithdrawal(t *testing.T) {
 		t.Fatalf("publish: exit %d: %s", code, stderr)
 	}
 	set := strings.TrimSpace(stdout)
-	seenFile := filepath.Join(t.TempDir(), "seen.json")
+	// A '[' in the directory's name: the kept receipts are found by name,
+	// not by a glob pattern it would break.
+	seenDir := filepath.Join(t.TempDir(), "w[1]")
+	if err := os.Mkdir(seenDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	seenFile := filepath.Join(seenDir, "seen.json")
 	check := func(u string) (int, string, string) {
 		return runCLIWithStdin(t, []byte("domain-name:ballot-phish.example\n"), "private", "check", "--url", u, "--token", b.Token, "--set", set, "--seen", seenFile, "-")
 	}
@@ -98,5 +104,16 @@ func TestPrivateCheckRefusesKeptWithdrawal(t *testing.T) {
 	}
 	if code != 4 || stdout != "" || !strings.Contains(stderr, "withdrawn") || !strings.Contains(stderr, ".withdrawn.json") {
 		t.Fatalf("check of a replayed withdrawn set: exit %d: %q %s", code, stdout, stderr)
+	}
+	// A kept withdrawal of the set that can't be read (here a directory
+	// of such a name, listed first) is no reason to send: exit 3, nothing
+	// sent, rather than the values sent as if none were kept.
+	unreadable := filepath.Join(seenDir, "seen.receipts", receiptName(set)+"-!.withdrawn.json")
+	if err := os.Mkdir(unreadable, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = check(replay.URL)
+	if n := evaluations.Load(); n != 0 || code != 3 || stdout != "" || !strings.Contains(stderr, "nothing was sent") {
+		t.Fatalf("check with an unreadable kept withdrawal: %d evaluation(s), exit %d: %q %s", n, code, stdout, stderr)
 	}
 }
