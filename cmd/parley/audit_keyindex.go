@@ -37,7 +37,7 @@ func savedKeyIndexes(c *cli, paths []string, logKey string) ([]tlog.AuditKeyInde
 			files = append(files, p)
 			continue
 		}
-		m, err := filepath.Glob(filepath.Join(p, "*.json"))
+		m, err := untrusted.FilesIn(p, "*.json")
 		if err != nil {
 			return nil, usageErrorf("", "couldn't read --bundle %s: %v", p, err)
 		}

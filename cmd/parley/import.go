@@ -810,7 +810,7 @@ func (imp *mispImport) document(ctx context.Context, src string, isURL bool) err
 	names := []string{src}
 	if !isURL {
 		if fi, err := os.Stat(src); err == nil && fi.IsDir() {
-			names, _ = filepath.Glob(filepath.Join(src, "*.json"))
+			names, _ = untrusted.FilesIn(src, "*.json")
 			sort.Strings(names)
 			if len(names) == 0 {
 				return usageErrorf("give a MISP event file, a feed folder (with manifest.json) or a folder of event .json files", "%s holds no .json files", src)

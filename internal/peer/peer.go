@@ -878,7 +878,7 @@ func (f *Follower) keptEvidence(p store.Peer) (string, error) {
 	if err != nil {
 		return "", nil
 	}
-	paths, _ := filepath.Glob(filepath.Join(d, "peer-"+safeName(p.Name)+"-*.json"))
+	paths, _ := untrusted.FilesIn(d, "peer-"+safeName(p.Name)+"-*.json")
 	for _, path := range paths {
 		b, err := untrusted.ReadFile(path, MaxEvidenceFile)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // ErrTooLarge is wrapped by the errors of [ReadAll] and [ReadFile] for an
@@ -100,4 +101,27 @@ func Size(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// FilesIn returns the paths of the entries of the directory dir whose
+// names match pattern ([filepath.Match]), sorted by name. Only pattern
+// is a pattern: dir is taken as it is written, where filepath.Glob of
+// filepath.Join(dir, pattern) would read a '[', '*' or '?' in dir as
+// pattern syntax and find nothing (or files of other directories). A
+// malformed pattern is an error.
+func FilesIn(dir, pattern string) ([]string, error) {
+	if _, err := filepath.Match(pattern, ""); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if ok, _ := filepath.Match(pattern, e.Name()); ok {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
 }

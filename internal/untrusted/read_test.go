@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -93,5 +94,34 @@ func TestReadFileDirectory(t *testing.T) {
 	dir := t.TempDir()
 	if b, err := ReadFile(dir, 4096); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Errorf("ReadFile of a directory = %d bytes, %v; want its read error naming it", len(b), err)
+	}
+}
+
+// TestFilesIn: the directory's name is never read as a pattern (a '[',
+// '*' or '?' in it), only the names in it are matched, sorted; a
+// malformed pattern is an error, a missing directory too.
+func TestFilesIn(t *testing.T) {
+	root := t.TempDir()
+	for _, dir := range []string{"plain", "w[1]", "a*b", "q?"} {
+		d := filepath.Join(root, dir)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"b.json", "a.json", "c.txt"} {
+			if err := os.WriteFile(filepath.Join(d, name), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := FilesIn(d, "*.json")
+		want := []string{filepath.Join(d, "a.json"), filepath.Join(d, "b.json")}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("FilesIn(%q, *.json) = %q, %v; want %q", dir, got, err, want)
+		}
+	}
+	if _, err := FilesIn(filepath.Join(root, "plain"), "[.json"); err == nil {
+		t.Error("a malformed pattern: no error")
+	}
+	if _, err := FilesIn(filepath.Join(root, "none"), "*.json"); err == nil {
+		t.Error("a missing directory: no error")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // docMigration matches a schema migration that a text names by number:
@@ -32,7 +33,7 @@ func DocMigrationsExist(t *testing.T, root, name, other string, versions []int) 
 	for v := range store.RetiredMigrations {
 		known[v] = true
 	}
-	paths, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	paths, err := untrusted.FilesIn(filepath.Join(root, "docs"), "*.md")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no docs/*.md (%v)", err)
 	}
