@@ -126,8 +126,9 @@ type compound struct {
 	// tooComplex: an evaluation over the window needed more than
 	// compoundSteps; the indicator is no longer evaluated.
 	tooComplex bool
-	// obsExprs counts the pattern's bracketed observation expressions:
-	// each is compared with each event in the window.
+	// obsExprs counts the pattern's distinct bracketed observation
+	// expressions (as the evaluator counts them: one written twice is
+	// compared once): each is compared with each event in the window.
 	obsExprs int
 }
 
@@ -146,8 +147,9 @@ const compoundSteps = 100_000
 // event in the window): they grow only with the pattern's size and the
 // window, so a legitimate large indicator (500 ORed domains FOLLOWEDBY an
 // address, on a full window of 256 events: 128,000) is evaluated, while
-// one of thousands of expressions is still too complex.
-const compoundComparisons = 1_000_000
+// one of more than about 1,000 distinct expressions is still too complex
+// on a full window.
+const compoundComparisons = 250_000
 
 // leaf is a bracketed observation expression that the index alone cannot
 // decide: a hit on one of its atoms makes it a candidate, checked by the
@@ -314,8 +316,10 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 		}
 		e.compound[n] = c
 	}
+	seenExprs := map[string]bool{}
 	walkObservations(p.Root, func(o *pattern.Simple) {
-		if c != nil {
+		if c != nil && !seenExprs[o.Comparison.String()] {
+			seenExprs[o.Comparison.String()] = true
 			c.obsExprs++
 		}
 		atoms, exact := leafAtoms(o.Comparison)

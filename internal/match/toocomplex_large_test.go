@@ -48,3 +48,20 @@ func TestEngineLargeCompoundNotTooComplex(t *testing.T) {
 		t.Errorf("fired %d times, want once", fired)
 	}
 }
+
+// TestCompoundComparisonsCountedOnce: an observation expression written
+// many times is compared once per event by the evaluator, so it widens the
+// comparisons allowance once: repeating it can't buy a hostile pattern
+// more search steps.
+func TestCompoundComparisonsCountedOnce(t *testing.T) {
+	all := "[ipv4-addr:value ISSUBSET '10.0.0.0/8']"
+	odd := "[ipv4-addr:value ISSUBSET '10.0.0.0/24']"
+	ind := &Indicator{ID: "indicator--hostile", Pattern: "(" + strings.Repeat(odd+" FOLLOWEDBY "+all+" FOLLOWEDBY ", 40) + all + ") REPEATS 2 TIMES"}
+	e, errs := Compile([]*Indicator{ind}, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if n := e.compound[0].obsExprs; n != 2 {
+		t.Errorf("%d expressions counted, want 2", n)
+	}
+}
