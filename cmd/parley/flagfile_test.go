@@ -124,6 +124,11 @@ func TestFlagThatIsAFileRefused(t *testing.T) {
 		{"destination two words", []string{"--out", "", "-x", "keep\n", "iocs.txt", "198.51.100.7\n"}, []string{"import", "iocs"}, "--out"},
 		// harmless, before the argument, and with a -.
 		{"harmless", []string{"-format=zeek", "", "conn.log", ""}, []string{"match", "--indicators", secret}, "-format=zeek"},
+		// help, which no flag set defines: parley printed its usage and
+		// exited 0, so a script's `parley push ... *` "succeeded" having
+		// pushed nothing.
+		{"help", []string{"-h", "", "objects.json", flagFileBundle}, push, "-h"},
+		{"help long", []string{"--help", "", "objects.json", flagFileBundle}, push, "--help"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			glob := dropDir(t, tc.files...)

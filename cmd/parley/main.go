@@ -723,6 +723,11 @@ func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
 		f := fs.Lookup(name)
 		if f == nil {
+			if (name == "h" || name == "help") && !hasValue {
+				// No flag set defines them, yet fs.Parse reads them
+				// as a request for the usage (exit 0).
+				given = append(given, givenFlag{name, "true", a})
+			}
 			continue
 		}
 		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && (!ok || !b.IsBoolFlag()) && i+1 < len(args) {
@@ -750,7 +755,9 @@ func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 // error says what to do. Only a file that exists here when parley looks
 // is caught: not a name from a list (`ls dir | xargs parley verify`,
 // `$(cat ids)`), nor a file removed between the glob and parley's start
-// (see the warning of [cli.parseFlags]).
+// (see the warning of [cli.parseFlags]). -h and --help count: a glob's
+// file named so would have parley print its usage, do nothing, and exit
+// 0, which a script takes for success.
 func refuseFlagFiles(fs *flag.FlagSet, args []string) error {
 	given, _ := flagsIn(fs, args)
 	for _, f := range given {

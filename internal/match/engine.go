@@ -126,6 +126,10 @@ type compound struct {
 	// tooComplex: an evaluation over the window needed more than
 	// compoundSteps; the indicator is no longer evaluated.
 	tooComplex bool
+	// obsExprs counts the pattern's distinct bracketed observation
+	// expressions (as the evaluator counts them: one written twice is
+	// compared once): each is compared with each event in the window.
+	obsExprs int
 }
 
 // compoundSteps bounds the search steps of one evaluation of a compound
@@ -137,6 +141,15 @@ type compound struct {
 // indicator that needs more is no longer evaluated and is listed in
 // [Engine.TooComplex].
 const compoundSteps = 100_000
+
+// compoundComparisons bounds, apart from compoundSteps, the comparisons
+// of one evaluation (each observation expression of the pattern on each
+// event in the window): they grow only with the pattern's size and the
+// window, so a legitimate large indicator (500 ORed domains FOLLOWEDBY an
+// address, on a full window of 256 events: 128,000) is evaluated, while
+// one of more than about 1,000 distinct expressions is still too complex
+// on a full window.
+const compoundComparisons = 250_000
 
 // leaf is a bracketed observation expression that the index alone cannot
 // decide: a hit on one of its atoms makes it a candidate, checked by the
@@ -303,7 +316,12 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 		}
 		e.compound[n] = c
 	}
+	seenExprs := map[string]bool{}
 	walkObservations(p.Root, func(o *pattern.Simple) {
+		if c != nil && !seenExprs[o.Comparison.String()] {
+			seenExprs[o.Comparison.String()] = true
+			c.obsExprs++
+		}
 		atoms, exact := leafAtoms(o.Comparison)
 		var post uint32
 		if exact && simple {
@@ -495,7 +513,7 @@ func (e *Engine) checkLeaf(ev *Event, l uint32, fire func(*Indicator)) {
 		w = w[len(w)-e.opts.MaxWindow:]
 	}
 	c.window = w
-	ok, err = evaluateLimit(c.pat, w, compoundSteps)
+	ok, err = evaluateLimit(c.pat, w, compoundSteps+min(c.obsExprs*len(w), compoundComparisons))
 	if err != nil {
 		e.Errors++
 		if errors.Is(err, pattern.ErrTooComplex) {

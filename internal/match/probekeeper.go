@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -33,7 +34,16 @@ func ProbeKey(url, collectionID string, pub []byte) string {
 type jetStreamProbeKeeper struct {
 	kv  jetstream.KeyValue
 	key string
+	// mu guards rev, the revision of the value last read (0: none):
+	// SaveProbe replaces only that one, so that what another member
+	// wrote between this member's read and write is not lost.
+	mu  sync.Mutex
+	rev uint64
 }
+
+// errProbeChanged is SaveProbe's error when another member wrote the
+// value after this one read it: [Probe] reads it again, merges and saves.
+var errProbeChanged = errors.New("another member changed the kept probe meanwhile")
 
 // JetStreamProbeKeeper returns a [ProbeKeeper] that keeps a probe under
 // key (see [ProbeKey]) in the [ProbeBucket] of js, which it creates (one
@@ -65,16 +75,38 @@ func JetStreamProbeKeeper(ctx context.Context, js jetstream.JetStream, key strin
 
 func (k *jetStreamProbeKeeper) LoadProbe(ctx context.Context) ([]byte, error) {
 	e, err := k.kv.Get(ctx, k.key)
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		k.rev = 0
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	k.rev = e.Revision()
 	return e.Value(), nil
 }
 
+// SaveProbe writes state in place of the value LoadProbe last read (or
+// where there was none), and fails with errProbeChanged when another
+// member wrote one since.
 func (k *jetStreamProbeKeeper) SaveProbe(ctx context.Context, state []byte) error {
-	_, err := k.kv.Put(ctx, k.key, state)
-	return err
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var rev uint64
+	var err error
+	if k.rev == 0 {
+		rev, err = k.kv.Create(ctx, k.key, state)
+	} else {
+		rev, err = k.kv.Update(ctx, k.key, state, k.rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("%w: %w", errProbeChanged, err)
+	}
+	if err != nil {
+		return err
+	}
+	k.rev = rev
+	return nil
 }

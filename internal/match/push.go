@@ -277,24 +277,37 @@ func (p *Probe) save(ctx context.Context) {
 		!(p.fresh.After(k.Fresh) && (!k.Fresh.After(k.Apart) || p.fresh.Sub(k.Fresh) >= time.Minute)) {
 		return
 	}
-	if p.load(ctx); time.Now().Before(p.restUntil) {
+	// Another member may write between this read and the write: the
+	// keeper then refuses the write (errProbeChanged), and it is read,
+	// merged and written again.
+	for try := 1; ; try++ {
+		if p.load(ctx); time.Now().Before(p.restUntil) {
+			return
+		}
+		raw = p.keptRaw()
+		st := probeState{Raw: raw, Fresh: p.fresh, Apart: p.apart, SilentAt: p.silentAt, HeldAt: p.heldAt}
+		b, err := json.Marshal(st)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeKeeperTimeout)
+			err = p.keeper.SaveProbe(ctx, b)
+			cancel()
+		}
+		if errors.Is(err, errProbeChanged) && try < probeSaveTries {
+			continue
+		}
+		if err != nil {
+			err = fmt.Errorf("couldn't keep the probe: %w", err)
+		}
+		if !p.failed(err) {
+			p.kept = st
+		}
 		return
 	}
-	raw = p.keptRaw()
-	st := probeState{Raw: raw, Fresh: p.fresh, Apart: p.apart, SilentAt: p.silentAt, HeldAt: p.heldAt}
-	b, err := json.Marshal(st)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeKeeperTimeout)
-		defer cancel()
-		err = p.keeper.SaveProbe(ctx, b)
-	}
-	if err != nil {
-		err = fmt.Errorf("couldn't keep the probe: %w", err)
-	}
-	if !p.failed(err) {
-		p.kept = st
-	}
 }
+
+// probeSaveTries bounds the writes of one save that another member's
+// write, between the read and the write, refuses.
+const probeSaveTries = 4
 
 // keptRaw returns the probe to keep: the one kept, unless there is none
 // or the node refused it; then p's own, unless it is too large. Called
