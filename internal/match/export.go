@@ -31,14 +31,15 @@ type ExportValue struct {
 // MinExportPrefixIPv4 and MinExportPrefixIPv6 are the broadest address
 // ranges (ISSUBSET) an export writes: a sensor that loads a rule or an
 // intel row for 0.0.0.0/0, or any range as broad as a share of the
-// address space no one actor holds, alerts on nearly every packet, which
+// address space no one actor holds (the largest single allocations are
+// about an IPv4 /8 and an IPv6 /19), alerts on nearly every packet, which
 // a rival member could publish to flood the sensors of every member that
 // exports the collection. Broader ranges are listed as not representable;
 // parley match still evaluates them (it counts one sighting per indicator
 // per flush, not one per event).
 const (
 	MinExportPrefixIPv4 = 8
-	MinExportPrefixIPv6 = 16
+	MinExportPrefixIPv6 = 19
 )
 
 // Unrepresentable names an indicator an export left out, and why.
