@@ -17,7 +17,7 @@ import (
 // address that shows another log (another server answering there, a node
 // made again): not when it serves another key, not when it serves the
 // pinned key but a checkpoint of another log. They exit 4, and the node
-// behind gets no POST. While the address shows the pinned log, both send.
+// behind gets no POST; nor does opinion. While the address shows the pinned log, both send.
 func TestSendChecksThePinnedLog(t *testing.T) {
 	baseA, stA, _ := demoNode(t)
 	baseB, stB, _ := demoNode(t)
@@ -87,5 +87,12 @@ func TestSendChecksThePinnedLog(t *testing.T) {
 	}
 	if posts.Load() == 0 {
 		t.Error("nothing was sent to the pinned log")
+	}
+	// an opinion on the indicator pushed: not to another log either
+	sent := posts.Load()
+	mode.Store(1)
+	code, _, stderr := runCLI(t, "opinion", "--url", front.URL, "--token", m.Token, "--key", m.KeyFile, "--as", m.ID, "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd40", "agree")
+	if code != 4 || posts.Load() != sent {
+		t.Errorf("opinion to another log: exit %d, %d POSTs, want 4 and none: %s", code, posts.Load()-sent, stderr)
 	}
 }
