@@ -35,6 +35,17 @@ func addTrustFlags(fs *flag.FlagSet) *trustFlags {
 	}
 }
 
+// addSendTrustFlags are [addTrustFlags] for a command that only sends
+// objects (push, import --url): the pinned key is checked
+// ([trustFlags.checkSendTarget]), never pinned on first use.
+func addSendTrustFlags(fs *flag.FlagSet) *trustFlags {
+	return &trustFlags{
+		cmd:    strings.TrimPrefix(fs.Name(), "parley "),
+		logKey: fs.String("log-key", "", "the node's note verifier `KEY`: its log must be signed by it before anything is sent (default: the one pinned in --seen)"),
+		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as pull and parley audit keep it: the node must serve the key pinned there before anything is sent (default: the node's file in the user config directory, if pull made one)"),
+	}
+}
+
 // pinLogKey decides which log key to trust: --log-key, else the key pinned
 // in the seen file, else served (pinned on first use, said on stderr). A
 // key other than the pinned one is refused (exit 1). It records the key in

@@ -17,7 +17,7 @@ import (
 // address that shows another log (another server answering there, a node
 // made again): not when it serves another key, not when it serves the
 // pinned key but a checkpoint of another log. They exit 4, and the node
-// behind gets no POST; nor does opinion. While the address shows the pinned log, both send.
+// behind gets no POST; nor does import --url, nor opinion. While the address shows the pinned log, both send.
 func TestSendChecksThePinnedLog(t *testing.T) {
 	baseA, stA, _ := demoNode(t)
 	baseB, stB, _ := demoNode(t)
@@ -88,10 +88,20 @@ func TestSendChecksThePinnedLog(t *testing.T) {
 	if posts.Load() == 0 {
 		t.Error("nothing was sent to the pinned log")
 	}
+	// import --url neither
+	iocs := filepath.Join(dir, "iocs.txt")
+	os.WriteFile(iocs, []byte("evil.example\n"), 0o644)
+	tokenFile := filepath.Join(dir, "alice.json")
+	os.WriteFile(tokenFile, []byte(`{"id":"`+m.ID+`","token":"`+m.Token+`"}`), 0o600)
+	sent0 := posts.Load()
+	mode.Store(1)
+	code, _, stderr := runCLI(t, "import", "iocs", "--url", front.URL, "--token-file", tokenFile, "--key", m.KeyFile, "--collection", stA.Collections.Shared, iocs)
+	if code != 4 || posts.Load() != sent0 || !strings.Contains(stderr, "sent nothing") {
+		t.Errorf("import --url to another log: exit %d, %d POSTs, want 4 and none: %s", code, posts.Load()-sent0, stderr)
+	}
 	// an opinion on the indicator pushed: not to another log either
 	sent := posts.Load()
-	mode.Store(1)
-	code, _, stderr := runCLI(t, "opinion", "--url", front.URL, "--token", m.Token, "--key", m.KeyFile, "--as", m.ID, "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd40", "agree")
+	code, _, stderr = runCLI(t, "opinion", "--url", front.URL, "--token", m.Token, "--key", m.KeyFile, "--as", m.ID, "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd40", "agree")
 	if code != 4 || posts.Load() != sent {
 		t.Errorf("opinion to another log: exit %d, %d POSTs, want 4 and none: %s", code, posts.Load()-sent, stderr)
 	}
