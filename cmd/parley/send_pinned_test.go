@@ -17,7 +17,7 @@ import (
 // address that shows another log (another server answering there, a node
 // made again): not when it serves another key, not when it serves the
 // pinned key but a checkpoint of another log. They exit 4, and the node
-// behind gets no POST; nor does import --url, nor opinion. While the address shows the pinned log, both send.
+// behind gets no POST; nor does import --url, private publish, opinion. While the address shows the pinned log, both send.
 func TestSendChecksThePinnedLog(t *testing.T) {
 	baseA, stA, _ := demoNode(t)
 	baseB, stB, _ := demoNode(t)
@@ -98,6 +98,13 @@ func TestSendChecksThePinnedLog(t *testing.T) {
 	code, _, stderr := runCLI(t, "import", "iocs", "--url", front.URL, "--token-file", tokenFile, "--key", m.KeyFile, "--collection", stA.Collections.Shared, iocs)
 	if code != 4 || posts.Load() != sent0 || !strings.Contains(stderr, "sent nothing") {
 		t.Errorf("import --url to another log: exit %d, %d POSTs, want 4 and none: %s", code, posts.Load()-sent0, stderr)
+	}
+	// private publish --values neither
+	values := filepath.Join(dir, "values.txt")
+	os.WriteFile(values, []byte("domain-name:evil.example\n"), 0o644)
+	code, _, stderr = runCLI(t, "private", "publish", "--url", front.URL, "--token", m.Token, "--collection", stA.Collections.Shared, "--values", values)
+	if code != 4 || posts.Load() != sent0 || !strings.Contains(stderr, "private publish sent nothing") {
+		t.Errorf("private publish to another log: exit %d, %d POSTs, want 4 and none: %s", code, posts.Load()-sent0, stderr)
 	}
 	// an opinion on the indicator pushed: not to another log either
 	sent := posts.Load()
