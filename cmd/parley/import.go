@@ -104,6 +104,9 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 // importOut holds the output flags every import takes.
 type importOut struct {
 	out, url, token, tokenFile, key, coll, onConflict string
+	// trust, with --url: the node's log must be the pinned one before
+	// anything is pushed ([trustFlags.checkSendTarget]).
+	trust *trustFlags
 }
 
 func (o *importOut) register(fs *flag.FlagSet) {
@@ -114,6 +117,7 @@ func (o *importOut) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.key, "key", "", "your private key `FILE`: every object is signed as your member identity")
 	fs.StringVar(&o.coll, "collection", "", "the collection `ID` (or title) to push to")
 	fs.StringVar(&o.onConflict, "on-conflict", "fail", "when the node has an object's id and version with other content: skip (report it, go on) or fail (exit 4)")
+	o.trust = addSendTrustFlags(fs)
 }
 
 // check validates the output flags; args are the command line, to tell
@@ -237,6 +241,11 @@ func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
 		return nil, err
 	}
 	s.key = key
+	if o.trust != nil {
+		if err := o.trust.checkSendTarget(ctx, c, o.url, o.token); err != nil {
+			return nil, err
+		}
+	}
 	s.client = &taxii.Client{BaseURL: o.url, Token: o.token, HTTP: c.httpClient()}
 	if s.me = identityFromTokenFile(o.tokenFile); s.me == "" {
 		if s.me, err = identityOfKey(ctx, c.httpClient(), c.stderr, o.url, o.token, key.Public().(ed25519.PublicKey)); err != nil {

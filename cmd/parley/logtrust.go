@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -30,6 +32,17 @@ func addTrustFlags(fs *flag.FlagSet) *trustFlags {
 		cmd:    strings.TrimPrefix(fs.Name(), "parley "),
 		logKey: fs.String("log-key", "", "the node's note verifier `KEY` to trust (default: the one pinned in --seen, else pinned on first use)"),
 		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as parley audit keeps it (default: in the user config directory, one per node)"),
+	}
+}
+
+// addSendTrustFlags are [addTrustFlags] for a command that only sends
+// objects (push, import --url): the pinned key is checked
+// ([trustFlags.checkSendTarget]), never pinned on first use.
+func addSendTrustFlags(fs *flag.FlagSet) *trustFlags {
+	return &trustFlags{
+		cmd:    strings.TrimPrefix(fs.Name(), "parley "),
+		logKey: fs.String("log-key", "", "the node's note verifier `KEY`: its log must be signed by it before anything is sent (default: the one pinned in --seen)"),
+		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as pull and parley audit keep it: the node must serve the key pinned there before anything is sent (default: the node's file in the user config directory, if pull made one)"),
 	}
 }
 
@@ -196,4 +209,59 @@ func describeCheck(ch taxii.Check, member string, raw []byte) string {
 func isPredefinedTLP(raw []byte) bool {
 	o, err := stix.Parse(raw)
 	return err == nil && stix.IsPredefinedTLP(o)
+}
+
+// checkSendTarget checks, before a command sends the member's objects to
+// the node at url, that the node's log is the one pinned for it: the key
+// of --log-key, else the one in the seen file (--seen, else the default
+// seen file of the node, only if it exists). The node must serve that key
+// at /log/key and its latest checkpoint must verify with it (a node that
+// has signed none yet passes, unless the seen file holds a checkpoint of
+// that log: [tlog.ObjectVerifier.CheckLog]). Nothing pinned, nothing is
+// checked: sending pins nothing on first use. A node made again at the
+// same URL, or another server answering at that address, fails it (exit
+// 4), and the command sends nothing. The seen file is read, not written.
+func (t *trustFlags) checkSendTarget(ctx context.Context, c *cli, url, token string) error {
+	if *t.logKey == "" && *t.seen == "" {
+		p, err := defaultSeenPath("url:" + url)
+		if err != nil {
+			return nil
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil
+		}
+	}
+	seen, path, err := t.loadSeen(url)
+	if err != nil {
+		return err
+	}
+	if *t.logKey == "" && seen.Key == "" {
+		return nil
+	}
+	v, key, err := pinLogKey(c, *t.logKey, "", seen, path)
+	if err != nil {
+		return err
+	}
+	pinnedIn := path
+	if *t.logKey != "" {
+		pinnedIn = ""
+	}
+	hint := fmt.Sprintf("the node's log isn't the one %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, path)
+	log := &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}
+	served, err := log.Key(ctx)
+	if err != nil {
+		return withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't fetch the node's log key, so %s sent nothing: %w", t.cmd, err))
+	}
+	if served != key {
+		warnServedKey(c, served, key, pinnedIn)
+		return withExit(4, hint, fmt.Errorf("the node serves another log key than the pinned one: %s sent nothing", t.cmd))
+	}
+	ov := &tlog.ObjectVerifier{Log: log, Key: v, Seen: seen}
+	if err := ov.CheckLog(ctx); err != nil {
+		if errors.Is(err, tlog.ErrCheckpointSignature) {
+			return withExit(4, hint, fmt.Errorf("%s sent nothing: %w", t.cmd, err))
+		}
+		return withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't check the node's log, so %s sent nothing: %w", t.cmd, err))
+	}
+	return nil
 }

@@ -152,6 +152,12 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		// A node whose log isn't the pinned one (made again at the
+		// same URL, or another server at that address) gets no
+		// sighting.
+		if err := trust.checkSendTarget(ctx, c, *url, *token); err != nil {
+			return err
+		}
 		if *as == "" {
 			// The sightings' creator must be the member whose key signs
 			// them; the log shows which member holds this key.

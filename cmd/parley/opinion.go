@@ -108,6 +108,11 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	if err := verifyConcurrenceEvidence(ctx, c, trust, *u, *token, conc); err != nil {
 		return err
 	}
+	// A node whose log isn't the pinned one gets no opinion, even one
+	// whose answer held no evidence to verify.
+	if err := trust.checkSendTarget(ctx, c, *u, *token); err != nil {
+		return err
+	}
 	client := &taxii.Client{BaseURL: *u, Token: *token, HTTP: c.httpClient()}
 	if *revoke {
 		return withdrawOwn(ctx, c, client, conc, me, key)

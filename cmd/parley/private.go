@@ -176,6 +176,7 @@ func runPrivatePublish(ctx context.Context, c *cli, args []string) error {
 	coll := fs.String("collection", "", "the collection `ID` (or title) whose readers may query the set")
 	values := fs.String("values", "", "publish the type:value lines of `FILE` (- for stdin) instead of your indicators in the collection")
 	asJSON := fs.Bool("json", false, "print the set as JSON")
+	trust := addSendTrustFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -196,6 +197,11 @@ func runPrivatePublish(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	if req.Collection, err = resolveCollection(ctx, &taxii.Client{BaseURL: client.BaseURL, Token: client.Token, HTTP: client.HTTP}, *coll); err != nil {
+		return err
+	}
+	// A node whose log isn't the pinned one gets neither the values nor
+	// the request to publish the member's indicators.
+	if err := trust.checkSendTarget(ctx, c, client.BaseURL, client.Token); err != nil {
 		return err
 	}
 	set, err := client.Publish(ctx, req)

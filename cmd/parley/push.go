@@ -42,6 +42,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	keyFile := fs.String("key", "", "your private key `FILE`")
 	coll := fs.String("collection", "", "the collection `ID` (or its title)")
 	onConflict := fs.String("on-conflict", "fail", "what an object whose id and version the node already holds with other content does: fail (exit 4 after the envelope that met it, pushing no more) or skip (report it and go on; exit 0 when conflicts are the only failures)")
+	trust := addSendTrustFlags(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -90,6 +91,11 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	}
 	if pushChecked != nil {
 		pushChecked()
+	}
+	// A node whose log isn't the pinned one (made again at the same URL,
+	// or another server at that address) gets nothing.
+	if err := trust.checkSendTarget(ctx, c, *url, *token); err != nil {
+		return err
 	}
 	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 	collID, err := resolveCollection(ctx, client, *coll)
