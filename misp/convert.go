@@ -99,6 +99,12 @@ type Stats struct {
 	Local int
 	// STIX counts the objects written.
 	STIX int
+	// CreatorsLeftOut counts the identities of the events' creator
+	// organisations not written because Options.CreatedBy names the
+	// creator instead (each once), and MarkingsLeftOut the TLP marking
+	// definitions not written for Options.NoMarkingObjects (each once):
+	// without those options, STIX would count them too.
+	CreatorsLeftOut, MarkingsLeftOut int
 }
 
 // Converter maps MISP events to STIX 2.1. It remembers the ids of the
@@ -113,6 +119,9 @@ type Converter struct {
 	// deterministic (STIX 2.1 section 2.9), so the same value in two
 	// attributes names one object, written once.
 	observables map[string]bool
+	// leftOut are the ids of the shared objects the options left out
+	// (Stats.CreatorsLeftOut, Stats.MarkingsLeftOut), counted once.
+	leftOut map[string]bool
 	// hidden are the tags (lower case) that name galaxy clusters left
 	// out as restricted, in this event or an earlier one.
 	hidden map[string]bool
@@ -128,6 +137,7 @@ func NewConverter(opt Options) *Converter {
 
 		observables: map[string]bool{},
 		hidden:      map[string]bool{},
+		leftOut:     map[string]bool{},
 	}
 }
 
@@ -227,12 +237,17 @@ func (c *Converter) Convert(ev *Event) *Result {
 	} else {
 		x.container = "grouping--" + ev.UUID
 	}
+	orgc := "identity--" + ev.Orgc.UUID
+	if !validUUID(ev.Orgc.UUID) {
+		// No creator to name: a stable one per event.
+		orgc = "identity--" + uuid.NewSHA1(relationshipNamespace, []byte("orgc "+ev.UUID+ev.Orgc.Name)).String()
+	}
+	if x.createdBy != "" && !c.leftOut[orgc] {
+		c.leftOut[orgc] = true
+		c.Stats.CreatorsLeftOut++
+	}
 	if x.createdBy == "" {
-		x.createdBy = "identity--" + ev.Orgc.UUID
-		if !validUUID(ev.Orgc.UUID) {
-			// No creator to name: a stable one per event.
-			x.createdBy = "identity--" + uuid.NewSHA1(relationshipNamespace, []byte("orgc "+ev.UUID+ev.Orgc.Name)).String()
-		}
+		x.createdBy = orgc
 		name := ev.Orgc.Name
 		if name == "" {
 			name = "unknown MISP organisation"
@@ -720,7 +735,14 @@ func (c *Converter) tags(x *eventCtx, tags []Tag) (labels, marks []string, floor
 
 // marking writes the TLP marking definition id, once per converter.
 func (c *Converter) marking(x *eventCtx, id string) {
-	if c.opt.NoMarkingObjects || c.seen[id] {
+	if c.opt.NoMarkingObjects {
+		if !c.leftOut[id] {
+			c.leftOut[id] = true
+			c.Stats.MarkingsLeftOut++
+		}
+		return
+	}
+	if c.seen[id] {
 		return
 	}
 	c.seen[id] = true

@@ -1070,6 +1070,30 @@ func (imp *mispImport) clearProgress() {
 	}
 }
 
+// leftOutNote says which objects a push leaves out that --out writes (the
+// same input counts more objects with --out), "" when none.
+func leftOutNote(st misp.Stats) string {
+	var parts []string
+	if n := st.CreatorsLeftOut; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s of the MISP organisation%s that created the events (the objects name your member identity as their creator)", n, plural(n, "identity", "identities"), plural(n, "", "s")))
+	}
+	if n := st.MarkingsLeftOut; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d TLP marking %s (the node has them)", n, plural(n, "definition", "definitions")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", not counting what a push leaves out and --out writes: " + strings.Join(parts, " and ")
+}
+
+// plural returns one for n == 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // summary prints the counts and the unsupported kinds.
 func (imp *mispImport) summary() {
 	imp.clearProgress()
@@ -1078,8 +1102,8 @@ func (imp *mispImport) summary() {
 	if imp.gone > 0 {
 		gone = fmt.Sprintf("; %d gone from their events: revoked", imp.gone)
 	}
-	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked%s) -> %d STIX objects\n",
-		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, gone, st.STIX+imp.gone)
+	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked%s) -> %d STIX objects%s\n",
+		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, gone, st.STIX+imp.gone, leftOutNote(st))
 	if st.Restricted > 0 {
 		fmt.Fprintf(imp.c.stderr, "parley: import: %d events, attributes, objects or galaxy clusters left out: MISP's distribution keeps them in your organisation or a sharing group (--include-restricted imports them)\n", st.Restricted)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -50,6 +51,12 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("parley serve --data DIR [--listen ADDR]", "serve takes no arguments")
+	}
+	// A --url-file left by an earlier run goes first: a script waiting
+	// for it must not read that run's URL (nothing there now, or another
+	// server) when this one fails to start or waits for its store.
+	if err := clearURLFile(*urlFile); err != nil {
+		return withExit(3, "", err)
 	}
 	n, err := openNodeWaiting(ctx, c, *dir)
 	if err != nil {
@@ -95,6 +102,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if maddr != "" {
 		if mln, err = net.Listen("tcp", maddr); err != nil {
 			ln.Close()
+			clearURLFile(*urlFile)
 			return usageErrorf("choose another address with --metrics-listen", "couldn't listen on %s for metrics: %v", maddr, err)
 		}
 	}
@@ -178,6 +186,19 @@ func refusePlainHTTP(addr, hint string) error {
 // place), so that a script or supervisor polling for the file never reads
 // half of it. A new file is 0644 less the umask, as os.Create gives: the
 // URL is no secret, and a client run as another user may read it.
+// clearURLFile removes the --url-file path (none is fine), so that it
+// names a server only once that server listens: writeURLFile replaces it
+// atomically after the listen, and a start that fails leaves no file.
+func clearURLFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("couldn't remove the URL file of an earlier run: %w", err)
+	}
+	return nil
+}
+
 func writeURLFile(path, url string) error {
 	if err := replaceFilePerm(path, []byte(url+"\n"), 0o644); err != nil {
 		return fmt.Errorf("couldn't write the URL file: %w", err)

@@ -230,6 +230,10 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	// after the keys used to be dropped, the pulls trusting the system's
 	// roots instead).
 	logs = append(logs, fs.Args()...)
+	// As parley serve does: no URL of an earlier run while this one starts.
+	if err := clearURLFile(*urlFile); err != nil {
+		return withExit(3, "", err)
+	}
 	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}

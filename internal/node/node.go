@@ -535,8 +535,14 @@ func (n *Node) RotateKey(ctx context.Context, member string, newKey ed25519.Publ
 // RevokeMember ends a member: its key is no longer in force for anything
 // logged later, its tokens stop working, and the revocation is a log entry
 // in clear. Objects it shared before stay, signed and verifiable.
+//
+// A peer whose member (peer:NAME) it is stops at once ([Node.RemoveMember]
+// too): parley peer status shows it "stopped" from then on.
 func (n *Node) RevokeMember(ctx context.Context, member string) error {
-	return n.store.ChangeKey(ctx, store.KeyEvent{Member: member, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator})
+	if err := n.store.ChangeKey(ctx, store.KeyEvent{Member: member, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}); err != nil {
+		return err
+	}
+	return n.stopPeersOf(ctx, member)
 }
 
 // RevokeKey ends a member's key without a replacement (a compromised key):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -76,27 +77,64 @@ func (n *Node) RemoveMember(ctx context.Context, member string) (bool, error) {
 	if _, err := n.store.Member(ctx, member); err != nil {
 		return false, err
 	}
-	es, err := n.store.KeyEntries(ctx, math.MaxInt64, member)
+	revoked, err := n.memberRevoked(ctx, member)
 	if err != nil {
 		return false, err
-	}
-	revoked := false
-	for _, e := range es {
-		le, err := tlog.ParseEntry(e.Leaf)
-		if err != nil {
-			return false, fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
-		}
-		revoked = revoked || le.Event == tlog.EventRevokeMember
 	}
 	if !revoked {
 		if err := n.RevokeMember(ctx, member); err != nil {
 			return false, err
 		}
 	}
+	// A member revoked by an older version (or a crash after the
+	// revocation) may still have its peer following: stop it too.
+	if err := n.stopPeersOf(ctx, member); err != nil {
+		return !revoked, err
+	}
 	if err := n.store.RemoveMember(ctx, member); err != nil {
 		return !revoked, err
 	}
 	return !revoked, nil
+}
+
+// memberRevoked reports whether member's revocation is logged.
+func (n *Node) memberRevoked(ctx context.Context, member string) (bool, error) {
+	es, err := n.store.KeyEntries(ctx, math.MaxInt64, member)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range es {
+		le, err := tlog.ParseEntry(e.Leaf)
+		if err != nil {
+			return false, fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
+		}
+		if le.Event == tlog.EventRevokeMember {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// stopPeersOf stops, at once, every followed peer whose member (peer:NAME)
+// is member, once that member is revoked or removed: the follower would
+// stop it at its next round anyway (which may be a backed-off one, minutes
+// later), and until then parley peer status showed it "following" with
+// its old last_error. A round running meanwhile is refused by the store
+// (the member is revoked) and ends.
+func (n *Node) stopPeersOf(ctx context.Context, member string) error {
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.Member != member || p.State.Stopped != "" {
+			continue
+		}
+		if err := n.store.StopPeer(ctx, p.Name, peer.RevokedReason(p.Name), "", n.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("the member is revoked, but couldn't stop its peer %s: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // RevokeAccess takes away a member's read and/or write on a collection

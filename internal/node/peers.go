@@ -398,6 +398,19 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 			return store.Peer{}, fmt.Errorf("couldn't add peer %q: the name is taken: %w", spec.Name, store.ErrConflict)
 		}
 	}
+	for _, o := range ps {
+		if o.State.Stopped != "" || !SameRemote(spec.URL, spec.Remote, o.URL, o.Remote) {
+			continue
+		}
+		// A peer whose member was revoked by an older version, not
+		// stopped yet, doesn't count: it stops at its next round.
+		if revoked, err := n.memberRevoked(ctx, o.Member); err != nil {
+			return store.Peer{}, err
+		} else if revoked {
+			continue
+		}
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: the peer %s already follows collection %s at %s (into local collection %s); %s: %w", spec.Name, o.Name, spec.Remote, o.URL, o.Into, twoPeersRefused, store.ErrConflict)
+	}
 	fs, err := n.FeedStore().Feeds(ctx)
 	if err != nil {
 		return store.Peer{}, err
@@ -470,6 +483,8 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 // bothRefused says why a node can't follow one remote collection both as
 // a peer and as a feed.
 const bothRefused = "a node can't follow one remote collection both as a peer and as a feed: the peer keeps the objects' signatures and the feed strips them, so each object one of them stores is refused to the other as a different object with the same id and version (ids are unique in a node). Follow it once: as a peer (verified against the node's log) when it is a Parley node"
+
+const twoPeersRefused = "a node follows one remote collection with one peer: a second would replicate the same objects, with the same ids, into a second read-only collection, two copies that B's log alone owns, that every revocation must reach twice and whose readers differ only by the collections' lists (grant read on the first instead). To follow it again under another name, stop the first for good (parley member remove --member peer:NAME)"
 
 // SameRemote reports whether a peer (its URL and remote collection) and a
 // feed (its URL and collection) follow the same remote collection: the

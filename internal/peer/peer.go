@@ -1420,10 +1420,17 @@ func (f *Follower) memberRevoked(ctx context.Context, p store.Peer) (bool, error
 	return false, nil
 }
 
+// RevokedReason is the reason a peer named name is stopped for when its
+// member was revoked or removed: by [Follower] at its next round, or at
+// once by the node that revokes or removes the member.
+func RevokedReason(name string) string {
+	return fmt.Sprintf("the peer's member %s was revoked or removed; replication stopped", MemberName(name))
+}
+
 // stopRevoked stops the peer for good because its member was revoked or
 // removed, and returns the [ErrStopped] that says so.
 func (f *Follower) stopRevoked(ctx context.Context, p store.Peer) error {
-	reason := fmt.Sprintf("the peer's member %s was revoked or removed; replication stopped", MemberName(p.Name))
+	reason := RevokedReason(p.Name)
 	f.cfg.Logger.Warn("the peer's member was revoked or removed; replication stopped", "peer", p.Name)
 	if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, "", f.cfg.Now()); err != nil {
 		return fmt.Errorf("%s, and couldn't record the stop: %v", reason, err)
