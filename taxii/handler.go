@@ -721,7 +721,18 @@ func jsonErrorText(err error) string {
 // checkDepth rejects JSON nested deeper than max arrays and objects. It
 // only tracks brackets outside strings; syntax is checked by the decoder.
 func checkDepth(b []byte, max int) error {
-	depth := 0
+	if JSONDepth(b) > max {
+		return BadRequest("the request body is nested deeper than %d levels", max)
+	}
+	return nil
+}
+
+// JSONDepth returns the deepest nesting of arrays and objects of the JSON
+// value b, counting only brackets outside strings (a request body's
+// check, and the node's of an object a feed or peer relays); its syntax
+// is checked elsewhere.
+func JSONDepth(b []byte) int {
+	depth, deepest := 0, 0
 	inString, escaped := false, false
 	for _, c := range b {
 		if inString {
@@ -740,14 +751,12 @@ func checkDepth(b []byte, max int) error {
 			inString = true
 		case '{', '[':
 			depth++
-			if depth > max {
-				return BadRequest("the request body is nested deeper than %d levels", max)
-			}
+			deepest = max(deepest, depth)
 		case '}', ']':
 			depth--
 		}
 	}
-	return nil
+	return deepest
 }
 
 // authenticate reads the token with [RequestToken] and asks the backend

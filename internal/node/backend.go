@@ -486,7 +486,7 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 						// A feed's objects are held to the depth a
 						// member's are (the TAXII handler checks a
 						// member's whole envelope before this).
-						if why := n.tooDeep(jsonDepth(objects[j])); why != "" {
+						if why := n.tooDeep(taxii.JSONDepth(objects[j])); why != "" {
 							r := &results[j]
 							r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: why}
 						}

@@ -28,37 +28,6 @@ func (n *Node) maxObjectDepth() int {
 	return d - envelopeLevels
 }
 
-// jsonDepth returns the deepest nesting of arrays and objects of the JSON
-// value b, counting only brackets outside strings (as the TAXII handler's
-// check of a request body does); its syntax is checked elsewhere.
-func jsonDepth(b []byte) int {
-	depth, deepest := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			deepest = max(deepest, depth)
-		case '}', ']':
-			depth--
-		}
-	}
-	return deepest
-}
-
 // tooDeep says why an object nested as deep as depth is refused, "" when
 // it isn't.
 func (n *Node) tooDeep(depth int) string {
@@ -82,7 +51,7 @@ type depthStore struct {
 
 func (s depthStore) Submit(ctx context.Context, sub store.Submission) (store.Status, error) {
 	for _, it := range sub.Items {
-		if why := s.n.tooDeep(jsonDepth(it.Object.Raw)); why != "" {
+		if why := s.n.tooDeep(taxii.JSONDepth(it.Object.Raw)); why != "" {
 			return store.Status{}, fmt.Errorf("object %s: %s: %w", untrusted.Text(it.Object.ID, 200), why, store.ErrInvalid)
 		}
 	}
