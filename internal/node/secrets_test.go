@@ -130,7 +130,7 @@ func TestLegacyPeerURLSecretRefused(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("parley_x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m, err := n.AddMember(ctx, peer.MemberName("legacy"), nil)
+	m, err := n.addMember(ctx, peer.MemberName("legacy"), nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
