@@ -6,7 +6,6 @@ import (
 	sha "crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -54,21 +53,14 @@ func TestPushProbeKeptFutureApartIgnored(t *testing.T) {
 	defer func(f func() time.Time) { pushNow = f }(pushNow)
 	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	pushNow = func() time.Time { return now }
-	url := startNATS(t)
-	_, key, _ := ed25519.GenerateKey(nil)
-	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	name := ProbeKey(srv.URL, "c1", key.Public().(ed25519.PublicKey))
-	a := &Probe{}
-	a.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	url, key, _, srv, name := keptSetup(t)
+	a := keptProbe(t, url, name)
 	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), a); err != nil {
 		t.Fatalf("a good push: %v", err)
 	}
 	forgeKept(t, url, name, func(st *probeState) { st.Apart = farFuture })
 	now = now.Add(time.Hour)
-	b := &Probe{}
-	b.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	b := keptProbe(t, url, name)
 	poison := separatingObjects(2, map[int]string{0: "x-poison-0", 1: "x-poison-1"})
 	if refused, err, waits := probedPush(t, srv.URL, key, poison, b); err != nil || waits != 0 || len(refused) != 2 {
 		t.Fatalf("a push of poison objects only, an hour on, the kept apart in the year 9999: refused %d after %d waits, error %v; want both set apart", len(refused), waits, err)
@@ -85,15 +77,8 @@ func TestPushProbeKeptFutureFreshIgnored(t *testing.T) {
 	defer func(f func() time.Time) { pushNow = f }(pushNow)
 	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	pushNow = func() time.Time { return now }
-	url := startNATS(t)
-	_, key, _ := ed25519.GenerateKey(nil)
-	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	name := ProbeKey(srv.URL, "c1", key.Public().(ed25519.PublicKey))
-	a, b := &Probe{}, &Probe{}
-	a.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
-	b.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	url, key, node, srv, name := keptSetup(t)
+	a, b := keptProbe(t, url, name), keptProbe(t, url, name)
 	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), a); err != nil {
 		t.Fatalf("a good push: %v", err)
 	}
@@ -121,15 +106,9 @@ func TestPushProbeKeptFutureFreshIgnored(t *testing.T) {
 // from this member until the node takes one of its objects. Before, the
 // member posted whatever object the bucket held, with its credentials.
 func TestPushProbeKeptForeignDropped(t *testing.T) {
-	url := startNATS(t)
-	_, key, _ := ed25519.GenerateKey(nil)
+	url, key, node, srv, name := keptSetup(t)
 	_, attacker, _ := ed25519.GenerateKey(nil)
-	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	name := ProbeKey(srv.URL, "c1", key.Public().(ed25519.PublicKey))
-	a := &Probe{}
-	a.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	a := keptProbe(t, url, name)
 	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), a); err != nil {
 		t.Fatalf("a good push: %v", err)
 	}
@@ -138,8 +117,7 @@ func TestPushProbeKeptForeignDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	forgeKept(t, url, name, func(st *probeState) { st.Raw = forged })
-	b := &Probe{}
-	b.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	b := keptProbe(t, url, name)
 	poison := separatingObjects(2, map[int]string{0: "x-poison-0", 1: "x-poison-1"})
 	refused, err, waits := probedPush(t, srv.URL, key, poison, b)
 	if node.stored["x-forged"] {

@@ -12,6 +12,28 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// keptSetup starts what the kept-probe tests share: a nats-server (its
+// URL), a member's key, a node that fails on poison objects served over
+// HTTP until the test ends, and the name of the member's probe entry in
+// the bucket.
+func keptSetup(t *testing.T) (url string, key ed25519.PrivateKey, node *failingNode, srv *httptest.Server, name string) {
+	t.Helper()
+	url = startNATS(t)
+	_, key, _ = ed25519.GenerateKey(nil)
+	node = &failingNode{stored: map[string]bool{}, poison: "poison"}
+	srv = httptest.NewServer(node)
+	t.Cleanup(srv.Close)
+	return url, key, node, srv, ProbeKey(srv.URL, "c1", key.Public().(ed25519.PublicKey))
+}
+
+// keptProbe is a member's Probe kept in the bucket entry name, any error
+// of the keeper failing the test.
+func keptProbe(t *testing.T, url, name string) *Probe {
+	p := &Probe{}
+	p.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	return p
+}
+
 // probeKeeper returns a keeper of key in the ProbeBucket of a nats-server
 // of the test's own (each call, a new connection: another process).
 func probeKeeper(t *testing.T, url, key string) ProbeKeeper {
@@ -40,14 +62,8 @@ func probeKeeper(t *testing.T, url, key string) ProbeKeeper {
 // it. Without a keeper, the push is waited on, as for a node that is
 // down, for ever.
 func TestPushProbeKeptRestart(t *testing.T) {
-	url := startNATS(t)
-	_, key, _ := ed25519.GenerateKey(nil)
-	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	name := ProbeKey(srv.URL, "c1", key.Public().(ed25519.PublicKey))
-	first := &Probe{}
-	first.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	url, key, _, srv, name := keptSetup(t)
+	first := keptProbe(t, url, name)
 	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), first); err != nil {
 		t.Fatalf("a good push: %v", err)
 	}
@@ -55,8 +71,7 @@ func TestPushProbeKeptRestart(t *testing.T) {
 	if refused, err, waits := probedPush(t, srv.URL, key, poison, &Probe{}); len(refused) != 0 || waits != 3 {
 		t.Fatalf("a new member without a keeper: refused %d after %d waits, error %v; want it waited for", len(refused), waits, err)
 	}
-	again := &Probe{}
-	again.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	again := keptProbe(t, url, name)
 	refused, err, waits := probedPush(t, srv.URL, key, poison, again)
 	if err != nil || waits != 0 || len(refused) != 2 || !strings.Contains(refused[0].Reason, "in an earlier push") {
 		t.Fatalf("the member started again: refused %d after %d waits, error %v; want both set apart on the kept probe", len(refused), waits, err)
@@ -82,15 +97,8 @@ func TestPushProbeKeptGuardShared(t *testing.T) {
 	defer func(f func() time.Time) { pushNow = f }(pushNow)
 	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	pushNow = func() time.Time { return now }
-	url := startNATS(t)
-	_, key, _ := ed25519.GenerateKey(nil)
-	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	name := ProbeKey(srv.URL, "c1", key.Public().(ed25519.PublicKey))
-	a, b := &Probe{}, &Probe{}
-	a.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
-	b.Keep(probeKeeper(t, url, name), func(err error) { t.Error(err) })
+	url, key, node, srv, name := keptSetup(t)
+	a, b := keptProbe(t, url, name), keptProbe(t, url, name)
 	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), a); err != nil {
 		t.Fatalf("a good push: %v", err)
 	}
