@@ -473,9 +473,12 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	var pos []string
 	var late []lateFlag
 	for rest := args; len(rest) > 0; {
-		// Before fs.Parse sets anything: a flag that is also a file here
-		// came from a glob, not from the user.
-		if err := refuseFlagFiles(fs, rest); err != nil {
+		// Read before fs.Parse sets anything (the words it will parse:
+		// flagsIn stops where it stops), so that a flag that is also a
+		// file here, which came from a glob, not from the user, is
+		// refused first.
+		given, ended := flagsIn(fs, rest)
+		if err := refuseFlagFiles(fs, given); err != nil {
 			return err
 		}
 		if err := fs.Parse(rest); err != nil {
@@ -485,7 +488,6 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 			return flagError(fs, err)
 		}
 		left := fs.Args()
-		given, ended := flagsIn(fs, rest[:len(rest)-len(left)])
 		if len(pos) > 0 {
 			for _, f := range given {
 				if class := lateFlagClasses[f.name]; class.warned() {
@@ -710,7 +712,8 @@ type lateFlag struct {
 // "--log-key KEY" taking the next word; "true" for a bool flag without
 // "="), and whether args end with the "--" that ends flags: a "--" that
 // is a flag's value ("--explanation --") ends nothing. args are words
-// fs.Parse has just parsed without error.
+// fs.Parse parses (up to the first positional, or "--"); what it would
+// refuse (an unknown flag, a value missing) is left to it.
 func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -741,8 +744,8 @@ func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 	return given, false
 }
 
-// refuseFlagFiles is the usage error (exit 2) of a flag that args give
-// to fs (as [flagsIn] reads them: not a flag's value, not after "--")
+// refuseFlagFiles is the usage error (exit 2) of a flag of given (as
+// [flagsIn] reads the words of fs: not a flag's value, not after "--")
 // whose word is also the name of a file, directory or symlink (dangling
 // or not) in the current directory: "--token-file=id_ed25519", or
 // "--token-file" whose value is the next word. A glob gives parley a name
@@ -758,8 +761,7 @@ func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 // (see the warning of [cli.parseFlags]). -h and --help count: a glob's
 // file named so would have parley print its usage, do nothing, and exit
 // 0, which a script takes for success.
-func refuseFlagFiles(fs *flag.FlagSet, args []string) error {
-	given, _ := flagsIn(fs, args)
+func refuseFlagFiles(fs *flag.FlagSet, given []givenFlag) error {
 	for _, f := range given {
 		if _, err := os.Lstat(f.word); err == nil {
 			word := untrusted.Text(f.word, 80)
