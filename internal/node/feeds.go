@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/tlog"
 )
 
 // FeedSpec is what [Node.AddFeed] records.
@@ -194,18 +192,9 @@ func (s feedSink) Stopped(ctx context.Context, f feed.Feed) (string, error) {
 // logged among the member's key entries says. Nothing of such a member
 // is stored any more, so its feed's server isn't contacted either.
 func (n *Node) FeedStopped(ctx context.Context, f feed.Feed) (string, error) {
-	es, err := n.store.KeyEntries(ctx, math.MaxInt64, f.Member)
-	if err != nil {
+	revoked, err := store.MemberRevoked(ctx, n.store, f.Member)
+	if err != nil || !revoked {
 		return "", err
 	}
-	for _, e := range es {
-		le, err := tlog.ParseEntry(e.Leaf)
-		if err != nil {
-			return "", fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
-		}
-		if le.Event == tlog.EventRevokeMember {
-			return fmt.Sprintf("stopped: the feed's member %s was revoked or removed; the feed is polled no more", feed.MemberName(f.Name)), nil
-		}
-	}
-	return "", nil
+	return fmt.Sprintf("stopped: the feed's member %s was revoked or removed; the feed is polled no more", feed.MemberName(f.Name)), nil
 }

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/tlog"
 )
 
 // The operator's actions on a member's access (parley member token,
@@ -77,7 +75,7 @@ func (n *Node) RemoveMember(ctx context.Context, member string) (bool, error) {
 	if _, err := n.store.Member(ctx, member); err != nil {
 		return false, err
 	}
-	revoked, err := n.memberRevoked(ctx, member)
+	revoked, err := store.MemberRevoked(ctx, n.store, member)
 	if err != nil {
 		return false, err
 	}
@@ -95,24 +93,6 @@ func (n *Node) RemoveMember(ctx context.Context, member string) (bool, error) {
 		return !revoked, err
 	}
 	return !revoked, nil
-}
-
-// memberRevoked reports whether member's revocation is logged.
-func (n *Node) memberRevoked(ctx context.Context, member string) (bool, error) {
-	es, err := n.store.KeyEntries(ctx, math.MaxInt64, member)
-	if err != nil {
-		return false, err
-	}
-	for _, e := range es {
-		le, err := tlog.ParseEntry(e.Leaf)
-		if err != nil {
-			return false, fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
-		}
-		if le.Event == tlog.EventRevokeMember {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // stopPeersOf stops, at once, every followed peer whose member (peer:NAME)

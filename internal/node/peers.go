@@ -404,7 +404,7 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 		}
 		// A peer whose member was revoked by an older version, not
 		// stopped yet, doesn't count: it stops at its next round.
-		if revoked, err := n.memberRevoked(ctx, o.Member); err != nil {
+		if revoked, err := store.MemberRevoked(ctx, n.store, o.Member); err != nil {
 			return store.Peer{}, err
 		} else if revoked {
 			continue

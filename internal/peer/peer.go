@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -1404,20 +1403,11 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 // or removed (parley member revoke, parley member remove, which revokes
 // first), as the revocation logged among its key entries says.
 func (f *Follower) memberRevoked(ctx context.Context, p store.Peer) (bool, error) {
-	es, err := f.cfg.Store.KeyEntries(ctx, math.MaxInt64, p.Member)
+	revoked, err := store.MemberRevoked(ctx, f.cfg.Store, p.Member)
 	if err != nil {
 		return false, fmt.Errorf("couldn't read the key entries of the peer's member %s: %w", MemberName(p.Name), err)
 	}
-	for _, e := range es {
-		le, err := tlog.ParseEntry(e.Leaf)
-		if err != nil {
-			return false, fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
-		}
-		if le.Event == tlog.EventRevokeMember {
-			return true, nil
-		}
-	}
-	return false, nil
+	return revoked, nil
 }
 
 // RevokedReason is the reason a peer named name is stopped for when its

@@ -31,6 +31,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -193,6 +194,26 @@ type Collection struct {
 
 // CanRead reports whether member may read the collection.
 func (c Collection) CanRead(member string) bool { return contains(c.Readers, member) }
+
+// MemberRevoked reports whether the revocation of member (an identity
+// id) is logged among its key entries in s (parley member revoke, and
+// parley member remove, which revokes first).
+func MemberRevoked(ctx context.Context, s Store, member string) (bool, error) {
+	es, err := s.KeyEntries(ctx, math.MaxInt64, member)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range es {
+		le, err := tlog.ParseEntry(e.Leaf)
+		if err != nil {
+			return false, fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
+		}
+		if le.Event == tlog.EventRevokeMember {
+			return true, nil
+		}
+	}
+	return false, nil
+}
 
 // ReadableBy returns the ids of the collections of cs that member may
 // read, in the order of cs; never nil, for "no readable collection" is a
