@@ -577,7 +577,19 @@ var sourceAlternatives = map[string][][]string{
 // otherSourceGiven reports whether set, the flags the command line gave,
 // holds a flag of another source ([sourceAlternatives]) of cmd than name.
 func otherSourceGiven(cmd, name string, set map[string]bool) bool {
-	ways := sourceAlternatives[cmd]
+	return otherWayIn(sourceAlternatives[cmd], name, set)
+}
+
+// otherWayGiven reports whether set, the flags the command line gave,
+// holds a flag of another way ([envAlternatives]) of name's choice.
+func otherWayGiven(name string, set map[string]bool) bool {
+	return slices.ContainsFunc(envAlternatives, func(ways [][]string) bool { return otherWayIn(ways, name, set) })
+}
+
+// otherWayIn reports whether set holds a flag of one of ways (each a
+// list of flags that together make one choice) other than those that
+// name is in.
+func otherWayIn(ways [][]string, name string, set map[string]bool) bool {
 	for i, way := range ways {
 		if !slices.Contains(way, name) {
 			continue
@@ -585,24 +597,6 @@ func otherSourceGiven(cmd, name string, set map[string]bool) bool {
 		for j, other := range ways {
 			if j != i && slices.ContainsFunc(other, func(n string) bool { return set[n] }) {
 				return true
-			}
-		}
-	}
-	return false
-}
-
-// otherWayGiven reports whether set, the flags the command line gave,
-// holds a flag of another way ([envAlternatives]) of name's choice.
-func otherWayGiven(name string, set map[string]bool) bool {
-	for _, ways := range envAlternatives {
-		for i, way := range ways {
-			if !slices.Contains(way, name) {
-				continue
-			}
-			for j, other := range ways {
-				if j != i && slices.ContainsFunc(other, func(n string) bool { return set[n] }) {
-					return true
-				}
 			}
 		}
 	}
