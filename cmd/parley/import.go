@@ -500,9 +500,22 @@ func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 		return err
 	}
 	if len(conflicted) > 0 {
-		return withExit(4, "--on-conflict skip reports such objects and goes on", fmt.Errorf("the node has %d of these ids and versions with other content (first %s); versions are never replaced", len(conflicted), conflicted[0]))
+		return withExit(4, "--on-conflict skip reports such objects and goes on", &conflictsError{n: len(conflicted), first: conflicted[0]})
 	}
 	return nil
+}
+
+// conflictsError is an import stopped by --on-conflict fail. Unlike a node
+// or feed that is away, it is no reason to try the round again: the node
+// never replaces a version, so every later round would meet the same
+// conflict and import nothing after it.
+type conflictsError struct {
+	n     int
+	first string
+}
+
+func (e *conflictsError) Error() string {
+	return fmt.Sprintf("the node has %d of these ids and versions with other content (first %s); versions are never replaced", e.n, e.first)
 }
 
 // close finishes the output and says what happened.
@@ -663,6 +676,13 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 		if err != nil && *poll > 0 && ctx.Err() != nil {
 			fmt.Fprintln(c.stderr, "parley: import: stopped; the next run resumes from the state file")
 			return nil
+		}
+		var conflicts *conflictsError
+		if err != nil && *poll > 0 && errors.As(err, &conflicts) {
+			// Trying again would stall the follower on the same conflict:
+			// it stops, and says how to go past it.
+			fmt.Fprintln(c.stderr, "parley: import: stopped following the feed: with --on-conflict fail a conflict ends the follow (exit 4); --on-conflict skip reports conflicts and goes on")
+			return err
 		}
 		if err != nil && *poll > 0 {
 			// A follower outlives a node or feed that is briefly away: the

@@ -124,3 +124,67 @@ func TestImportMISPMirroredFeeds(t *testing.T) {
 		t.Errorf("the skipped ids don't say whose they are\n%s", out)
 	}
 }
+
+// cancelOn is a writer that cancels a context once what it was written
+// holds a phrase: a test's way to end a follower at the moment it chose to
+// go on, without a timer.
+type cancelOn struct {
+	buf    bytes.Buffer
+	phrase string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.phrase) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestImportMISPPollConflictEndsFollow: a follower (`--poll`) with the
+// default --on-conflict fail meets a mirror's copy that conflicts. Trying
+// the round again can't help (versions are never replaced), and would
+// stall the follow before every event after the conflict; it ends, exit 4,
+// saying so and how to go past it, instead of retrying.
+func TestImportMISPPollConflictEndsFollow(t *testing.T) {
+	tn := startTestNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	raw, err := os.ReadFile("../../misp/testdata/pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full, mirror map[string]any
+	if err := json.Unmarshal(raw, &full); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(raw, &mirror)
+	me := mirror["Event"].(map[string]any)
+	me["Attribute"] = me["Attribute"].([]any)[:7]
+	feedA, feedB := mirrorFeed(t, full), mirrorFeed(t, mirror)
+	coll, err := tn.n.AddCollection(context.Background(), "c1", "", []string{"bench"}, []string{"bench"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(feed string, extra ...string) (int, string) {
+		t.Helper()
+		var out bytes.Buffer
+		errw := &cancelOn{phrase: "trying again", cancel: cancel}
+		c := &cli{stdout: &out, stderr: errw, getenv: func(string) string { return "" }}
+		args := append([]string{"import", "misp", "--url", tn.url, "--token-file", tn.tokenFile, "--key", tn.keyFile,
+			"--collection", coll, "--state", filepath.Join(t.TempDir(), "state.json")}, extra...)
+		code := c.main(ctx, append(args, feed))
+		return code, out.String() + errw.buf.String()
+	}
+	if code, out := run(feedA); code != 0 {
+		t.Fatalf("the first feed: exit %d\n%s", code, out)
+	}
+	code, out := run(feedB, "--poll", "1ms")
+	if strings.Contains(out, "trying again") {
+		t.Fatalf("the follower retries a conflict that no retry can resolve:\n%s", out)
+	}
+	if code != 4 || !strings.Contains(out, "stopped following the feed") || !strings.Contains(out, "--on-conflict skip") {
+		t.Errorf("the follower met a conflict: exit %d, want 4 saying it stopped and how to go past it\n%s", code, out)
+	}
+}
