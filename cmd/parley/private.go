@@ -695,9 +695,24 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 	if err := p.seen.Save(); err != nil {
 		return withExit(3, "", err)
 	}
-	path, err := saveReceipt(receiptsDir(*receipts, p.seenPath), saved)
+	dir := receiptsDir(*receipts, p.seenPath)
+	path, err := saveReceipt(dir, saved)
 	if err != nil {
 		return withExit(3, "give --receipts DIR", err)
+	}
+	// A set whose withdrawal this reader verified and kept before is
+	// withdrawn, whatever the node serves now (as private check refuses
+	// it): a live receipt of it is kept (evidence of a node serving it
+	// again in --receipts), but the answer is exit 4, not a live set.
+	if rc.Withdrawal == nil {
+		kept, err := keptWithdrawal(dir, *setID, p.verifier)
+		if err != nil {
+			return withExit(3, "make the file readable, or move it away if it isn't a receipt you kept", err)
+		}
+		if kept != "" {
+			return withExit(4, "its provider withdrew it: do not trust this node's answers for this set (the withdrawal's receipt: parley private receipt --file "+kept+")",
+				fmt.Errorf("%w: set %s, as the receipt kept in %s shows, though the node serves it as live", private.ErrWithdrawn, untrusted.Text(*setID, 120), kept))
+		}
 	}
 	describeReceipt(c, saved, path)
 	return nil
