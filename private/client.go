@@ -321,7 +321,8 @@ func (c *Client) LogKey(ctx context.Context) (string, error) {
 // holds a withdrawal is verified as one ([KeyReceipt.VerifyWithdrawn]),
 // handed to Verified as evidence, and the check fails with
 // [ErrWithdrawn] before any value is sent (one that doesn't verify
-// wraps [ErrKeyNotInLog]).
+// wraps [ErrKeyNotInLog]). With no lines, or against a set of no tags,
+// nothing is evaluated (no budget is spent) and no position returned.
 func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []string, batch int, rand io.Reader) ([]int, error) {
 	// Each distinct value is evaluated once: lines equal once normalised
 	// (domain-name:Evil.Example. and domain-name:evil.example) have one
@@ -391,6 +392,11 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 	set, err := c.Tags(ctx, id, key)
 	if err != nil {
 		return nil, err
+	}
+	// No value, or no tag: nothing can match, and nothing is sent, so
+	// nothing is charged to the budget.
+	if len(distinct) == 0 || set.Len() == 0 {
+		return nil, nil
 	}
 	if batch <= 0 {
 		batch = info.MaxBatch

@@ -14,6 +14,7 @@ package witness
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -155,6 +156,29 @@ type Witness struct {
 	resMu    sync.Mutex
 	reserved atomic.Int64
 	floor    int64
+}
+
+// maxCosignedNote bounds a note the witness cosigned: the journal keeps
+// it as one record (maxRecord), and every reader takes no longer note
+// (tlog.MaxCheckpointNote).
+const maxCosignedNote = min(maxRecord, tlog.MaxCheckpointNote)
+
+// MaxNote is the longest checkpoint note [Witness.AddCheckpoint] (and so
+// [Witness.PullOnce]) takes: a note of at most this many bytes, with the
+// witness's cosignature line added (the log's unverified lines dropped),
+// fits one journal record and the 1 MiB every reader of a checkpoint
+// takes ([tlog.MaxCheckpointNote]); a longer one is refused
+// ([ErrMalformed]) before anything is checked, cosigned or written. It is
+// 1 MiB less the length of the witness's line, which depends on its name.
+func (w *Witness) MaxNote() int {
+	return maxCosignedNote - cosignatureLineLen(w.cfg.Cosigner.Name())
+}
+
+// cosignatureLineLen is the length of a signature line of a cosignature/v1
+// key named name: "— NAME BASE64\n", the signature being its 4-byte key
+// hash, 8-byte time and 64-byte Ed25519 signature.
+func cosignatureLineLen(name string) int {
+	return len("— ") + len(name) + 1 + base64.StdEncoding.EncodedLen(4+8+ed25519.SignatureSize) + 1
 }
 
 // TimeReservation is how far ahead of a cosignature's time the witness
@@ -489,6 +513,9 @@ func (w *Witness) Checkpoint(origin string) []byte {
 // its cosignature of a smaller one. A time past the reservation on disk
 // is reserved first (one more write, at most once per TimeReservation).
 func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
+	if max := w.MaxNote(); len(signed) > max {
+		return nil, fmt.Errorf("%w: a checkpoint note of %d bytes, over the %d this witness takes (with its cosignature it must fit the %d of a journal record and of a note every reader takes)", ErrMalformed, len(signed), max, maxCosignedNote)
+	}
 	text, err := tlog.SplitNote(signed)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -269,8 +269,11 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	}
 	p.seen.Policy = pol // its witnesses' lines verified before they are kept
 	logClient := &tlog.Client{URL: *rf.url, Token: *rf.token, HTTP: c.httpClient()}
+	// A node whose log went back behind what this querier saw (or a
+	// policy witness holds) is refused too: restored from a backup older
+	// than a withdrawal, it serves the set as live (checkNotBehind).
 	client.CheckCheckpoint = func(ctx context.Context, n []byte) error {
-		if err := p.seen.CheckConsistent(ctx, n, p.verifier, logClient); err != nil {
+		if err := checkNotBehind(ctx, c, pol, p.seen, p.verifier, n, logClient); err != nil {
 			return err
 		}
 		_, err := checkQuorum(pol, n)
@@ -308,6 +311,9 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 		return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't check values: %w", err))
 	case errors.As(err, new(*exitError)):
 		return err // the witness policy's refusal (exit 1)
+	case errors.Is(err, errLogBehind):
+		p.seen.Save()
+		return withExit(4, logBehindHint, fmt.Errorf("couldn't check values: %w", err))
 	case errors.Is(err, private.ErrWithdrawn):
 		return withExit(4, "its provider withdrew it: do not trust this node's answers for this set (its receipt, with the withdrawal, is kept: parley private receipt --file)", fmt.Errorf("couldn't check values: %w", err))
 	case errors.Is(err, private.ErrKeyNotInLog), errors.Is(err, private.ErrInvalidProof), errors.Is(err, private.ErrKeyMismatch):
@@ -679,10 +685,14 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 		notes = append(notes, rc.Withdrawal.Checkpoint)
 	}
 	for _, n := range notes {
-		if err := p.seen.CheckConsistent(ctx, []byte(n), p.verifier, logClient); err != nil {
+		if err := checkNotBehind(ctx, c, pol, p.seen, p.verifier, []byte(n), logClient); err != nil {
 			if errors.Is(err, tlog.ErrProof) {
 				p.seen.Save()
 				return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't check the receipt: %w", err))
+			}
+			if errors.Is(err, errLogBehind) {
+				p.seen.Save()
+				return withExit(4, logBehindHint, fmt.Errorf("couldn't check the receipt: %w", err))
 			}
 			return withExit(4, "", fmt.Errorf("couldn't check the receipt's checkpoint: %w", err))
 		}
@@ -695,9 +705,24 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 	if err := p.seen.Save(); err != nil {
 		return withExit(3, "", err)
 	}
-	path, err := saveReceipt(receiptsDir(*receipts, p.seenPath), saved)
+	dir := receiptsDir(*receipts, p.seenPath)
+	path, err := saveReceipt(dir, saved)
 	if err != nil {
 		return withExit(3, "give --receipts DIR", err)
+	}
+	// A set whose withdrawal this reader verified and kept before is
+	// withdrawn, whatever the node serves now (as private check refuses
+	// it): a live receipt of it is kept (evidence of a node serving it
+	// again in --receipts), but the answer is exit 4, not a live set.
+	if rc.Withdrawal == nil {
+		kept, err := keptWithdrawal(dir, *setID, p.verifier)
+		if err != nil {
+			return withExit(3, "make the file readable, or move it away if it isn't a receipt you kept", err)
+		}
+		if kept != "" {
+			return withExit(4, "its provider withdrew it: do not trust this node's answers for this set (the withdrawal's receipt: parley private receipt --file "+kept+")",
+				fmt.Errorf("%w: set %s, as the receipt kept in %s shows, though the node serves it as live", private.ErrWithdrawn, untrusted.Text(*setID, 120), kept))
+		}
 	}
 	describeReceipt(c, saved, path)
 	return nil

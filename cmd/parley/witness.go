@@ -27,7 +27,7 @@ import (
 )
 
 // parley witness init --data DIR --name NAME
-// parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll D] [--token-file F]
+// parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll D] [--token-file F] [--max-connections N]
 //
 // A C2SP tlog-witness (docs/witness.md). Exit codes: 0 stopped cleanly,
 // 2 bad usage, 3 the witness couldn't run.
@@ -38,13 +38,13 @@ func init() {
 		help:  "A C2SP tlog-witness that any member or third party runs: it cosigns a log's checkpoints only if each is consistent with the last it saw, and keeps evidence when not (docs/witness.md).",
 		subcommands: []subcommand{
 			{name: "init", usage: "witness init --data DIR --name NAME", help: "Creates a witness: its Ed25519 key (0600) in DIR (0700); prints its verifier key (cosignature/v1) for logs and clients to pin."},
-			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log (repeated, or --log K1 K2: arguments are more log keys), and pulls the logs named by --pull itself."},
+			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F] [--max-connections N]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log (repeated, or --log K1 K2: arguments are more log keys), and pulls the logs named by --pull itself."},
 		},
 		run: runWitness,
 	})
 }
 
-const witnessUsage = "usage: parley witness init --data DIR --name NAME | parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F]"
+const witnessUsage = "usage: parley witness init --data DIR --name NAME | parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F] [--max-connections N]"
 
 // Files in a witness's data directory.
 const (
@@ -218,6 +218,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	fs.String("ca", "", "trust only the PEM CA certificates in `FILE` for https:// --pull URLs, instead of the system's roots (a private CA)")
 	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE` (reloaded when it changes, as parley serve does)")
 	keyFile := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	maxConns := fs.Int("max-connections", defaultWitnessMaxConns, "keep at most `N` connections open at once: past N, the one that waited longest on its client (sending its request slowly, or idle) is closed to make room")
 	noFsync := fs.Bool("no-fsync", false, "return a cosignature once the state is written to the OS, without flushing it to disk: it survives the witness being killed, not a power loss (default: fsync first)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
@@ -245,6 +246,9 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	}
 	if *poll <= 0 {
 		return usageErrorf("", "--poll must be positive")
+	}
+	if *maxConns <= 0 {
+		return usageErrorf("", "--max-connections must be positive")
 	}
 	var targets []pullTarget
 	keys := append([]string(nil), logs...)
@@ -318,7 +322,15 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 			return withExit(3, "", err)
 		}
 	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: witnessReadHeaderTimeout, ReadTimeout: witnessReadTimeout,
+	// At most --max-connections open, and witnessMaxStreams requests on
+	// each (HTTP/2), so that a flood of connections holds a bounded
+	// share of the witness and can't keep a log's add-checkpoint out
+	// (connLimiter).
+	lim := newConnLimiter(ln, *maxConns)
+	ln = lim
+	srv := &http.Server{Handler: lim.handler(w.Handler()), ReadHeaderTimeout: witnessReadHeaderTimeout, ReadTimeout: witnessReadTimeout,
+		ConnState: lim.connState, ConnContext: lim.connContext,
+		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: witnessMaxStreams},
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -1138,6 +1138,14 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 		respondError(w, r, err)
 		return
 	}
+	// A set with no tags has nothing to match: the batch is refused
+	// before the charge, so it costs no budget. It is refused, not
+	// answered free: a set made from a collection may gain values at a
+	// refresh, and a tag evaluated now would test them then.
+	if s.Size == 0 {
+		respondError(w, r, requestErrorf(store.ErrConflict, "the private set holds no values: there is nothing to match against, and nothing was charged"))
+		return
+	}
 	// One CPU of the node's private-set work for the batch, taken before
 	// the charge so that a reader who gives up waiting isn't charged.
 	// While it waits, and once it has the CPU, the member must still
