@@ -128,7 +128,10 @@ type pinned struct {
 // trust ([pinLogKey]), fetching the served key only when nothing pins one.
 // A seen file that holds forged checkpoints of the log fails it (exit 1),
 // each named as parley audit names them ([reportSeenFaults]), before the
-// command asks the node anything more.
+// command asks the node anything more. Then the node's latest checkpoint
+// must verify with the key and be consistent with the seen file, which
+// records it (the caller saves the file): [logCheckError] says how a
+// failure fails the command (another log exit 4, a fork exit 1).
 func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned, error) {
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
@@ -158,6 +161,14 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 		if k, err := (&tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}).Key(ctx); err == nil && k != key {
 			warnServedKey(c, k, key, path)
 		}
+	}
+	// The node's log itself, before the command asks it anything more:
+	// its latest checkpoint signed by that key and consistent with the
+	// seen file (which records it; the command saves the file).
+	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: v, Seen: seen}
+	if err := ov.CheckLog(ctx); err != nil {
+		hint := fmt.Sprintf("the node's checkpoint isn't signed by the log key %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, untrusted.Text(path, 200))
+		return pinned{}, logCheckError(t.cmd, "used nothing from the node", hint, err, seen.Save)
 	}
 	return pinned{verifier: v, key: key, seen: seen, seenPath: path}, nil
 }

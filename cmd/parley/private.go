@@ -730,6 +730,7 @@ func runPrivateSets(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("private sets")
 	rf := addPrivateRemoteFlags(fs)
 	asJSON := fs.Bool("json", false, "print the sets as JSON")
+	trust := addTrustFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -739,6 +740,15 @@ func runPrivateSets(ctx context.Context, c *cli, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf(usage, "sets takes no arguments")
+	}
+	// The node's log first, as every command that reads from a node
+	// checks it: a node showing another log, or a fork, is asked nothing.
+	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
+	if err != nil {
+		return err
+	}
+	if err := p.seen.Save(); err != nil {
+		return withExit(3, "", err)
 	}
 	sets, err := client.Sets(ctx)
 	if err != nil {
