@@ -19,9 +19,9 @@ import (
 // is checked against the opening, and its signature against the key the
 // log's member key entries (GET /log/keys, each checked for inclusion
 // against a signed checkpoint) show in force for the member at the entry's
-// position. With Proofs, each entry is also proved included in a signed
-// checkpoint from the log's hash tiles, and that checkpoint is checked
-// against Seen.
+// position. Every checkpoint it uses is checked against Seen (when not
+// nil). With Proofs, each entry is also proved included in a signed
+// checkpoint from the log's hash tiles.
 //
 // It is what `parley pull`, `parley match --url`, `parley opinion` and
 // `parley concurrence` use. It is not safe for concurrent use.
@@ -34,9 +34,10 @@ type ObjectVerifier struct {
 	// checkpoint (built from the log's hash tiles), not only for the
 	// entry bundles' word.
 	Proofs bool
-	// Seen, when not nil with Proofs, holds the checkpoints seen before:
-	// the checkpoint proofs are checked against must be consistent with
-	// them, and is recorded (the caller saves the file).
+	// Seen, when not nil, holds the checkpoints seen before: every
+	// checkpoint used (by Verify and CheckLog, with Proofs or not) must be
+	// consistent with them, proved from the log's consistency proofs, and
+	// is recorded (the caller saves the file).
 	Seen *SeenCheckpoints
 	// Wait is how long Verify waits for a checkpoint covering an object
 	// the node acknowledged moments ago (nodes sign within about a
@@ -111,7 +112,7 @@ func (v *ObjectVerifier) refresh(ctx context.Context) error {
 	// Seen first: a checkpoint signed by the pinned key that contradicts
 	// one seen before proves a fork whether or not the witnesses cosigned
 	// it (they refuse a fork), and Seen keeps both as evidence.
-	if v.Proofs && v.Seen != nil {
+	if v.Seen != nil {
 		if err := v.Seen.checkConsistent(ctx, n, v.Key, v.Log, v.Seen.policyOr(v.Policy)); err != nil {
 			return err
 		}
@@ -154,7 +155,7 @@ func (v *ObjectVerifier) loadKeys(ctx context.Context) error {
 			return fmt.Errorf("%w: the member keys' checkpoint isn't consistent with the entries': the log forked", ErrProof)
 		}
 	}
-	if v.Proofs && v.Seen != nil {
+	if v.Seen != nil {
 		if err := v.Seen.checkConsistent(ctx, []byte(r.Checkpoint), v.Key, v.Log, v.Seen.policyOr(v.Policy)); err != nil {
 			return err
 		}
@@ -330,8 +331,8 @@ func (v *ObjectVerifier) Verify(ctx context.Context, items []VerifyItem) ([]Veri
 func (v *ObjectVerifier) Checkpoint() Checkpoint { return v.cp }
 
 // CheckLog reads and verifies the log's latest checkpoint, as [Verify]
-// does before the first object it checks (the pinned key, Seen when
-// Proofs, Policy), unless a Verify call already did: a client that
+// does before the first object it checks (the pinned key, Seen, Policy),
+// unless a Verify call already did: a client that
 // was given no object to check (an empty collection, nothing added
 // since) still refuses a log that isn't the pinned one. The errors are
 // Verify's.
@@ -356,6 +357,15 @@ func (v *ObjectVerifier) CheckLog(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// CheckLogAgain is [ObjectVerifier.CheckLog] that reads the log's latest
+// checkpoint even when an earlier call already did: a client that polls
+// the node (parley match --url) checks the log at every round, not only
+// at its first. The errors are Verify's.
+func (v *ObjectVerifier) CheckLogAgain(ctx context.Context) error {
+	v.cp, v.cpNote = Checkpoint{}, nil
+	return v.CheckLog(ctx)
 }
 
 // Keys returns the member key history the last Verify used.

@@ -58,13 +58,15 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	if _, err := stix.SplitIdentifier(object); err != nil {
 		return usageErrorf("parley concurrence --url URL --token TOKEN report--…", "OBJECT_ID must be a STIX id such as report--…: %v", err)
 	}
-	conc, err := fetchConcurrence(ctx, c.httpClient(), *u, *token, object)
+	// The node's log first ([trustFlags.pin]): a node showing another
+	// log, or a fork of the pinned one, is asked nothing. The evidence is
+	// then checked with the pinned log key, and its checkpoint against
+	// the ones seen before (as parley audit keeps them).
+	p, err := trust.pin(ctx, c, *u, *token)
 	if err != nil {
 		return err
 	}
-	// The evidence is checked with the pinned log key, and its checkpoint
-	// against the ones seen before (as parley audit keeps them).
-	p, err := trust.pin(ctx, c, *u, *token)
+	conc, err := fetchConcurrence(ctx, c.httpClient(), *u, *token, object)
 	if err != nil {
 		return err
 	}

@@ -37,14 +37,19 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	sid := fs.Int("sid", 9100000, "suricata-dataset: the first rule `SID`")
 	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also export unsigned indicators (from collections that accept them)")
 	trust := addTrustFlags(fs)
+	lcFlags := addLogCheckFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	lc, err := lcFlags.logCheck()
+	if err != nil {
 		return err
 	}
 	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	if *format == "misp-feed" {
-		return exportMISPFeed(ctx, c, trust, *indicators, *url, *token, *collection, *out)
+		return exportMISPFeed(ctx, c, trust, lc, *indicators, *url, *token, *collection, *out)
 	}
 	if *format != "zeek-intel" && *format != "suricata-dataset" {
 		return usageErrorf("parley export --format zeek-intel|suricata-dataset ...", "--format must be zeek-intel or suricata-dataset")
@@ -55,7 +60,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	if *format == "suricata-dataset" && *out == "" {
 		return usageErrorf("Suricata needs several files: datasets and a rules file", "--format suricata-dataset needs --out DIR")
 	}
-	set, p, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, *allowUnsigned)
+	set, p, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, lc, *allowUnsigned)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 // a MISP feed in dir (export --format misp-feed): every report and
 // grouping an event, the rest one more event. What has no MISP form is
 // listed on stderr.
-func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, file, url, token, collection, dir string) error {
+func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, lc logCheck, file, url, token, collection, dir string) error {
 	if dir == "" {
 		return usageErrorf("a MISP feed is a folder: manifest.json, <uuid>.json and hashes.csv", "--format misp-feed needs --out DIR")
 	}
@@ -38,13 +38,13 @@ func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, file, url, t
 		if collection == "" {
 			return usageErrorf("", "--url needs --collection")
 		}
-		// Every object is checked against the node's log first; one that
-		// fails is named and left out of the feed.
-		ov, saveSeen, err := trust.objectVerifier(ctx, c, url, token, false)
+		// The node's log is checked first ([trustFlags.checkedVerifier]),
+		// then every object against it; one that fails is named and left
+		// out of the feed.
+		ov, check, err := trust.checkedVerifier(ctx, c, url, token, lc)
 		if err != nil {
 			return err
 		}
-		defer saveSeen()
 		client := &taxii.Client{BaseURL: url, Token: token, HTTP: c.httpClient(), Verifier: ov}
 		collID, err := resolveCollection(ctx, client, collection)
 		if err != nil {
@@ -65,6 +65,12 @@ func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, file, url, t
 				}
 				objs = append(objs, o)
 			}
+		}
+		// The log once more, as pull checks it at the end: the
+		// checkpoints the objects were checked against are recorded in
+		// the seen file.
+		if err := check(ctx); err != nil {
+			return err
 		}
 	}
 	feed := misp.FeedFromSTIX(objs, misp.EventFor(name))

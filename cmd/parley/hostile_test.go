@@ -135,12 +135,21 @@ func TestCommandRedirectElsewhere(t *testing.T) {
 // a terminal escape or a newline in one of its strings is printed inert,
 // never written to the terminal (where it could rewrite what was shown).
 func TestPrivateSetsPrintsNodeStringsInert(t *testing.T) {
+	// A node that has signed no checkpoint yet: nothing to refuse.
+	_, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/private/sets") {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"sets":[{"id":"private-set--1\u001b[2J","size":1,"collection":"c\u001b]0;x\u0007","provider":"identity--x\nprivate-set--fake 9 collection c p 1/1","source":"collection\t"}]}`)
 	}))
 	defer srv.Close()
-	code, out, stderr := runCLI(t, "private", "sets", "--url", srv.URL, "--token", "parley_secret")
+	code, out, stderr := runCLI(t, "private", "sets", "--url", srv.URL, "--token", "parley_secret", "--log-key", vkey, "--seen", filepath.Join(t.TempDir(), "seen.json"))
 	if code != 0 || strings.ContainsAny(out, "\x1b\x07\t") || strings.Count(out, "\n") != 2 {
 		t.Errorf("private sets: exit %d, output %q (%s); want the node's strings without escapes, tabs or extra lines", code, out, stderr)
 	}

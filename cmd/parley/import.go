@@ -664,7 +664,16 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
-	for {
+	for round := 0; ; round++ {
+		// Every round checks the node's log again before it sends
+		// anything (the first did when the sink opened): a node made
+		// again, another server at the address or a fork stops the
+		// follower, as it would a new run.
+		if round > 0 && sink.push() && out.trust != nil {
+			if err := out.trust.checkSendTarget(ctx, c, out.url, out.token); err != nil {
+				return err
+			}
+		}
 		err := imp.feed(ctx, base, isURL, state, *full)
 		switch {
 		case err != nil:

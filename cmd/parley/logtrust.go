@@ -6,11 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -36,13 +36,13 @@ func addTrustFlags(fs *flag.FlagSet) *trustFlags {
 }
 
 // addSendTrustFlags are [addTrustFlags] for a command that only sends
-// objects (push, import --url): the pinned key is checked
-// ([trustFlags.checkSendTarget]), never pinned on first use.
+// objects (push, import --url): the pinned key is checked, or pinned on
+// first use, before anything is sent ([trustFlags.checkSendTarget]).
 func addSendTrustFlags(fs *flag.FlagSet) *trustFlags {
 	return &trustFlags{
 		cmd:    strings.TrimPrefix(fs.Name(), "parley "),
-		logKey: fs.String("log-key", "", "the node's note verifier `KEY`: its log must be signed by it before anything is sent (default: the one pinned in --seen)"),
-		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as pull and parley audit keep it: the node must serve the key pinned there before anything is sent (default: the node's file in the user config directory, if pull made one)"),
+		logKey: fs.String("log-key", "", "the node's note verifier `KEY`: its log must be signed by it before anything is sent (default: the one pinned in --seen, else pinned on first use)"),
+		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as pull and parley audit keep it: the node must serve the key pinned there, and a checkpoint consistent with them, before anything is sent (default: in the user config directory, one per node)"),
 	}
 }
 
@@ -128,7 +128,10 @@ type pinned struct {
 // trust ([pinLogKey]), fetching the served key only when nothing pins one.
 // A seen file that holds forged checkpoints of the log fails it (exit 1),
 // each named as parley audit names them ([reportSeenFaults]), before the
-// command asks the node anything more.
+// command asks the node anything more. Then the node's latest checkpoint
+// must verify with the key and be consistent with the seen file, which
+// records it (the caller saves the file): [logCheckError] says how a
+// failure fails the command (another log exit 4, a fork exit 1).
 func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned, error) {
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
@@ -159,6 +162,14 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 			warnServedKey(c, k, key, path)
 		}
 	}
+	// The node's log itself, before the command asks it anything more:
+	// its latest checkpoint signed by that key and consistent with the
+	// seen file (which records it; the command saves the file).
+	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: v, Seen: seen}
+	if err := ov.CheckLog(ctx); err != nil {
+		hint := fmt.Sprintf("the node's checkpoint isn't signed by the log key %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, untrusted.Text(path, 200))
+		return pinned{}, logCheckError(t.cmd, "used nothing from the node", hint, err, seen.Save)
+	}
 	return pinned{verifier: v, key: key, seen: seen, seenPath: path}, nil
 }
 
@@ -172,6 +183,69 @@ func (t *trustFlags) objectVerifier(ctx context.Context, c *cli, url, token stri
 	}
 	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: p.verifier, Proofs: proofs, Seen: p.seen}
 	return ov, p.seen.Save, nil
+}
+
+// logCheck is how a command that reads from a node checks its log beyond
+// the pinned key: the witness policy every checkpoint must meet (nil:
+// none) and, with proofs, each object's inclusion in a signed checkpoint.
+type logCheck struct {
+	proofs bool
+	policy *tlog.Policy
+}
+
+// logCheckFlags are the flags of a [logCheck], named as pull names them:
+// --proofs and the witness policy flags ([addPolicyFlags]).
+type logCheckFlags struct {
+	proofs *bool
+	policy *policyFlags
+}
+
+func addLogCheckFlags(fs *flag.FlagSet) *logCheckFlags {
+	return &logCheckFlags{
+		proofs: fs.Bool("proofs", false, "also prove each object's log entry included in a signed checkpoint consistent with the seen file"),
+		policy: addPolicyFlags(fs),
+	}
+}
+
+// logCheck returns the check the flags give; a bad policy is a usage
+// error (exit 2).
+func (f *logCheckFlags) logCheck() (logCheck, error) {
+	pol, err := f.policy.policy()
+	if err != nil {
+		return logCheck{}, err
+	}
+	return logCheck{proofs: *f.proofs, policy: pol}, nil
+}
+
+// checkedVerifier is [trustFlags.objectVerifier] for a command that uses
+// a node's objects (match --url, export --url), with lc's policy and
+// proofs, once the node's log has been checked: its latest checkpoint
+// signed by the pinned key, meeting the policy and consistent with every
+// checkpoint in the seen file, which then records it and is saved. check
+// does all that again, whatever was checked before (match --url calls it
+// at every poll). A failed check fails the command before any object is
+// fetched ([logCheckError]: a fork or a checkpoint short of the policy
+// exit 1, another log exit 4).
+func (t *trustFlags) checkedVerifier(ctx context.Context, c *cli, url, token string, lc logCheck) (*tlog.ObjectVerifier, func(context.Context) error, error) {
+	ov, saveSeen, err := t.objectVerifier(ctx, c, url, token, lc.proofs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ov.Policy = lc.policy
+	hint := fmt.Sprintf("the node's checkpoint isn't signed by the log key %s checks with (--log-key, or the one pinned in the seen file): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd)
+	check := func(ctx context.Context) error {
+		if err := ov.CheckLogAgain(ctx); err != nil {
+			return logCheckError(t.cmd, "used nothing from the node", hint, err, saveSeen)
+		}
+		if err := saveSeen(); err != nil {
+			return withExit(3, "", err)
+		}
+		return nil
+	}
+	if err := check(ctx); err != nil {
+		return nil, nil, err
+	}
+	return ov, check, nil
 }
 
 // describeCheck says, for a verified object, who vouched for it and how
@@ -212,56 +286,71 @@ func isPredefinedTLP(raw []byte) bool {
 }
 
 // checkSendTarget checks, before a command sends the member's objects to
-// the node at url, that the node's log is the one pinned for it: the key
-// of --log-key, else the one in the seen file (--seen, else the default
-// seen file of the node, only if it exists). The node must serve that key
-// at /log/key and its latest checkpoint must verify with it (a node that
-// has signed none yet passes, unless the seen file holds a checkpoint of
-// that log: [tlog.ObjectVerifier.CheckLog]). Nothing pinned, nothing is
-// checked: sending pins nothing on first use. A node made again at the
-// same URL, or another server answering at that address, fails it (exit
-// 4), and the command sends nothing. The seen file is read, not written.
+// the node at url, that the node's log is the one pinned for it, as the
+// commands that read do ([trustFlags.pin]): the key of --log-key, else the
+// one in the seen file (--seen, else the node's default seen file), else
+// the key the node serves, pinned on first use (said on stderr). A seen
+// file that holds forged checkpoints of the log fails it (exit 1,
+// [reportSeenFaults]). The node must serve that key at /log/key, and its
+// latest checkpoint must verify with it, meet the witness policy the seen
+// file keeps, and be consistent with every checkpoint seen before
+// ([tlog.ObjectVerifier.CheckLog]; a node that has signed none yet passes,
+// unless the seen file holds a checkpoint of that log). A node made again
+// at the same URL, or another server answering at that address, fails it
+// (exit 4); a checkpoint inconsistent with one seen before is a fork (exit
+// 1, both kept in the seen file as evidence). Either way the command sends
+// nothing. The checkpoint checked is recorded in the seen file, which is
+// saved.
 func (t *trustFlags) checkSendTarget(ctx context.Context, c *cli, url, token string) error {
-	if *t.logKey == "" && *t.seen == "" {
-		p, err := defaultSeenPath("url:" + url)
-		if err != nil {
-			return nil
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil
-		}
-	}
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
 		return err
 	}
-	if *t.logKey == "" && seen.Key == "" {
-		return nil
-	}
-	v, key, err := pinLogKey(c, *t.logKey, "", seen, path)
-	if err != nil {
-		return err
-	}
-	pinnedIn := path
-	if *t.logKey != "" {
-		pinnedIn = ""
-	}
-	hint := fmt.Sprintf("the node's log isn't the one %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, path)
 	log := &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}
 	served, err := log.Key(ctx)
 	if err != nil {
 		return withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't fetch the node's log key, so %s sent nothing: %w", t.cmd, err))
 	}
+	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)
+	if err != nil {
+		return err
+	}
+	if _, err := reportSeenFaults(c, t.cmd, seen, v, path); err != nil {
+		return err
+	}
+	hint := fmt.Sprintf("the node's log isn't the one %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, untrusted.Text(path, 200))
 	if served != key {
-		warnServedKey(c, served, key, pinnedIn)
+		// pinLogKey said which key the node serves.
 		return withExit(4, hint, fmt.Errorf("the node serves another log key than the pinned one: %s sent nothing", t.cmd))
 	}
 	ov := &tlog.ObjectVerifier{Log: log, Key: v, Seen: seen}
 	if err := ov.CheckLog(ctx); err != nil {
-		if errors.Is(err, tlog.ErrCheckpointSignature) {
-			return withExit(4, hint, fmt.Errorf("%s sent nothing: %w", t.cmd, err))
-		}
-		return withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't check the node's log, so %s sent nothing: %w", t.cmd, err))
+		return logCheckError(t.cmd, "sent nothing", hint, err, seen.Save)
+	}
+	if err := seen.Save(); err != nil {
+		return withExit(3, "", err)
 	}
 	return nil
+}
+
+// logCheckError is the failure of command cmd whose check of the node's
+// log ([tlog.ObjectVerifier.CheckLog]) failed with err; what says what
+// the command did not do ("sent nothing", "used nothing"). A checkpoint
+// inconsistent with the seen file (a fork, [tlog.ErrProof]) and one that
+// lacks the witness policy's cosignatures fail it as a failed
+// verification (exit 1; the seen file, which keeps both checkpoints of a
+// fork as evidence, is saved); one not signed by the pinned key with
+// hint (exit 4), as does a node that can't be read.
+func logCheckError(cmd, what, hint string, err error, saveSeen func() error) error {
+	if qerr := quorumExit(err); qerr != nil {
+		return qerr
+	}
+	if errors.Is(err, tlog.ErrProof) {
+		saveSeen()
+		return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("%s %s: %w", cmd, what, err))
+	}
+	if errors.Is(err, tlog.ErrCheckpointSignature) {
+		return withExit(4, hint, fmt.Errorf("%s %s: %w", cmd, what, err))
+	}
+	return withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't check the node's log, so %s %s: %w", cmd, what, err))
 }

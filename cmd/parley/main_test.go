@@ -13,8 +13,27 @@ import (
 )
 
 // TestMain lets CLI scripts run `parley` as a command inside the test binary.
+// The tests run with a config directory of their own ([ownConfigDir]).
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"parley": main})
+	testscript.Main(ownConfigDir{m}, map[string]func(){"parley": main})
+}
+
+// ownConfigDir runs the tests with XDG_CONFIG_HOME set to a new temporary
+// directory, removed after them: a command that keeps a node's seen file
+// in its default place (pull, and push and the other sending commands,
+// which pin on first use) never writes to the user's config directory,
+// whichever test forgets to set it. The scripts set their own.
+type ownConfigDir struct{ m *testing.M }
+
+func (o ownConfigDir) Run() int {
+	dir, err := os.MkdirTemp("", "parley-test-config-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	return o.m.Run()
 }
 
 // TestScripts runs the CLI end-to-end scripts in testdata/script. Each

@@ -68,6 +68,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	dihedral := fs.Bool("dihedral", false, "with --images, also match the 8 rotations and mirror images of each image (as parley hash --dihedral hashes them)")
 	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also match unsigned indicators (from collections that accept them)")
 	trust := addTrustFlags(fs)
+	lcFlags := addLogCheckFlags(fs)
 	natsURL := fs.String("nats", "", "consume events from the NATS JetStream server at `URL` (with --stream and --consumer)")
 	streamName := fs.String("stream", "", "with --nats, the JetStream `STREAM` of sensor events, one event a message, or several separated by newlines")
 	subject := new(string)
@@ -218,7 +219,11 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return fleetRefused.report(c.stderr, refused, len(objs))
 		}
 	}
-	set, poller, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, *allowUnsigned)
+	lc, err := lcFlags.logCheck()
+	if err != nil {
+		return err
+	}
+	set, poller, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, lc, *allowUnsigned)
 	if err != nil {
 		return err
 	}
@@ -494,12 +499,14 @@ func identityFromTokenFile(file string) string {
 
 // indicatorSource loads the indicators of `--indicators FILE` into a new
 // set, or, for `--url`, returns an empty set with the poller that fills it
-// from the collection (nil poller for a file), checking every indicator
-// against the node's log (trust) on every poll: one that fails is not
-// loaded and is named on stderr, and unsigned ones are ignored unless
-// allowUnsigned. The errors are the CLI's usage errors, shared by match and
-// export.
-func indicatorSource(ctx context.Context, c *cli, file, url, token, collection string, trust *trustFlags, allowUnsigned bool) (*match.IndicatorSet, *match.Poller, error) {
+// from the collection (nil poller for a file), checking the node's log
+// before anything is fetched and again at every poll ([trustFlags.checkRead]:
+// the pinned key, lc's witness policy, consistency with the seen file,
+// which is saved), and every indicator against it (with lc.proofs, its
+// inclusion in the checkpoint too): one that fails is not loaded and is
+// named on stderr, and unsigned ones are ignored unless allowUnsigned.
+// The errors are the CLI's usage errors, shared by match and export.
+func indicatorSource(ctx context.Context, c *cli, file, url, token, collection string, trust *trustFlags, lc logCheck, allowUnsigned bool) (*match.IndicatorSet, *match.Poller, error) {
 	set := match.NewIndicatorSet()
 	if file != "" {
 		fh, err := os.Open(file)
@@ -519,7 +526,7 @@ func indicatorSource(ctx context.Context, c *cli, file, url, token, collection s
 	if collection == "" {
 		return nil, nil, usageErrorf("", "--url needs --collection")
 	}
-	ov, saveSeen, err := trust.objectVerifier(ctx, c, url, token, false)
+	ov, check, err := trust.checkedVerifier(ctx, c, url, token, lc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -528,11 +535,8 @@ func indicatorSource(ctx context.Context, c *cli, file, url, token, collection s
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := saveSeen(); err != nil {
-		return nil, nil, withExit(3, "", err)
-	}
 	warn := func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) }
-	return set, &match.Poller{Client: client, Collection: collID, Set: set, AllowUnsigned: allowUnsigned, Warn: warn}, nil
+	return set, &match.Poller{Client: client, Collection: collID, Set: set, AllowUnsigned: allowUnsigned, Warn: warn, Check: check}, nil
 }
 
 // onceString is a string flag that refuses a second value instead of

@@ -93,6 +93,12 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A node whose log isn't the pinned one gets no opinion, even one
+	// whose answer holds no evidence to verify, and nothing it answers is
+	// used.
+	if err := trust.checkSendTarget(ctx, c, *u, *token); err != nil {
+		return err
+	}
 	me := *as
 	if me == "" {
 		if me, err = identityOfKey(ctx, c.httpClient(), c.stderr, *u, *token, key.Public().(ed25519.PublicKey)); err != nil {
@@ -106,11 +112,6 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	// What the node says about the opinions (and, for --revoke, the
 	// opinions withdrawn) is used only once it verifies against the log.
 	if err := verifyConcurrenceEvidence(ctx, c, trust, *u, *token, conc); err != nil {
-		return err
-	}
-	// A node whose log isn't the pinned one gets no opinion, even one
-	// whose answer held no evidence to verify.
-	if err := trust.checkSendTarget(ctx, c, *u, *token); err != nil {
 		return err
 	}
 	client := &taxii.Client{BaseURL: *u, Token: *token, HTTP: c.httpClient()}

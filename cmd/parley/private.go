@@ -27,7 +27,7 @@ import (
 
 // parley private publish --url U --token T --collection C [--values FILE]
 // parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
-// parley private sets    --url U --token T [--json]
+// parley private sets    --url U --token T [--log-key VKEY] [--seen FILE] [--json]
 // parley private withdraw --url U --token T --set ID [--key FILE]
 // parley private receipt --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
 // parley private receipt --file SAVED --log-key VKEY [--witness-policy FILE]
@@ -60,7 +60,7 @@ func init() {
 			{name: "publish", usage: "private publish --url U --token-file F --collection C [--values FILE]"},
 			{name: "check", usage: "private check   --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [FILE|-]",
 				help: "Exit 0 some are in the set (they are printed), 1 none (or the log forked, or\nits checkpoint lacks the witness quorum), 2 bad input or usage, 4 the node\nrefused or its answer did not verify."},
-			{name: "sets", usage: "private sets    --url U --token-file F [--json]"},
+			{name: "sets", usage: "private sets    --url U --token-file F [--log-key VKEY] [--seen FILE] [--json]"},
 			{name: "withdraw", usage: "private withdraw --url U --token-file F --set ID [--key FILE]"},
 			{name: "receipt", usage: "private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]   |   private receipt --file SAVED --log-key VKEY [--witness-policy FILE]"},
 		},
@@ -71,7 +71,7 @@ func init() {
 const privateUsage = `usage:
   parley private publish --url U --token-file F --collection C [--values FILE]
   parley private check   --url U --token-file F --set ID [--log-key VKEY] [FILE|-]
-  parley private sets    --url U --token-file F [--json]
+  parley private sets    --url U --token-file F [--log-key VKEY] [--seen FILE] [--json]
   parley private withdraw --url U --token-file F --set ID [--key FILE] [--log-key VKEY] [--seen FILE]
   parley private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
   parley private receipt --file SAVED --log-key VKEY [--witness-policy FILE]`
@@ -755,6 +755,7 @@ func runPrivateSets(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("private sets")
 	rf := addPrivateRemoteFlags(fs)
 	asJSON := fs.Bool("json", false, "print the sets as JSON")
+	trust := addTrustFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -764,6 +765,15 @@ func runPrivateSets(ctx context.Context, c *cli, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf(usage, "sets takes no arguments")
+	}
+	// The node's log first, as every command that reads from a node
+	// checks it: a node showing another log, or a fork, is asked nothing.
+	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
+	if err != nil {
+		return err
+	}
+	if err := p.seen.Save(); err != nil {
+		return withExit(3, "", err)
 	}
 	sets, err := client.Sets(ctx)
 	if err != nil {

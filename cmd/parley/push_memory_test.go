@@ -78,7 +78,7 @@ func TestPushHoldsABatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("pushes 16 MiB")
 	}
-	base, st, _ := demoNode(t)
+	base, st, dir := demoNode(t)
 	aur := st.Members[0]
 	const n, size = 40000, 400
 	file, fileSize := bigBundle(t, n, size, aur.ID)
@@ -87,7 +87,9 @@ func TestPushHoldsABatch(t *testing.T) {
 	growth := heapGrowth()
 	var out, errb bytes.Buffer
 	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	code := c.main(context.Background(), []string{"push", "--url", base, "--token", aur.Token, "--key", aur.KeyFile, "--collection", st.Collections.Shared, file})
+	// With --log-key, nothing is pinned on first use (said on stderr).
+	code := c.main(context.Background(), []string{"push", "--url", base, "--token", aur.Token, "--key", aur.KeyFile, "--collection", st.Collections.Shared,
+		"--log-key", nodeLogKey(t, dir), "--seen", filepath.Join(t.TempDir(), "seen.json"), file})
 	grew := growth()
 	if code != 0 || !strings.Contains(out.String(), fmt.Sprintf("pushed %d objects: %d succeeded, 0 failed, 0 conflicts", n, n)) {
 		t.Fatalf("push: exit %d: %s %s", code, out.String(), errb.String())

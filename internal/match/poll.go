@@ -26,7 +26,11 @@ type Poller struct {
 	// AllowUnsigned loads unsigned indicators too.
 	AllowUnsigned bool
 	// Warn, when not nil, is told of every object not loaded and why.
-	Warn  func(error)
+	Warn func(error)
+	// Check, when not nil, is called at the start of every poll: an error
+	// fails the poll, returned as it is, and nothing is fetched (parley
+	// match --url checks the node's log there, at every round).
+	Check func(context.Context) error
 	since time.Time
 }
 
@@ -34,6 +38,11 @@ type Poller struct {
 // set changed. It asks for every version added (match[version]=all) so
 // that a revocation published as a new version is seen.
 func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
+	if p.Check != nil {
+		if err := p.Check(ctx); err != nil {
+			return false, err
+		}
+	}
 	q := taxii.Query{AddedAfter: p.since, Types: []string{"indicator"}, Versions: taxii.VersionMatch{All: true}}
 	last := p.since
 	// A refused version may be the newest (a revocation, say): loading the
