@@ -784,6 +784,10 @@ func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.
 	return s.checkConsistent(ctx, n, v, prover, s.Policy)
 }
 
+// ErrBehind is a log whose checkpoint is smaller than one seen before and
+// that can't prove it a prefix of it: the log went back.
+var ErrBehind = errors.New("the log went back behind a checkpoint seen before")
+
 // checkConsistent is [SeenCheckpoints.CheckConsistent], recording n with
 // the lines of p's witnesses verified ([SeenCheckpoints.add]).
 func (s *SeenCheckpoints) checkConsistent(ctx context.Context, n []byte, v note.Verifier, prover ConsistencyProver, p *Policy) error {
@@ -803,12 +807,20 @@ func (s *SeenCheckpoints) checkConsistent(ctx context.Context, n []byte, v note.
 	if c, ok := peekCheckpoint(upperNote); ok {
 		upper = &c
 	}
-	for _, pair := range [][2]*Checkpoint{{lower, &cp}, {&cp, upper}} {
+	for i, pair := range [][2]*Checkpoint{{lower, &cp}, {&cp, upper}} {
 		small, big := pair[0], pair[1]
 		if small == nil || big == nil || small.Size == 0 {
 			continue
 		}
 		p, err := prover.ConsistencyProof(ctx, small.Size, big.Size)
+		if err != nil && i == 1 && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			// A log only grows: one that shows a tree smaller than one
+			// seen before and can't prove it a prefix of that one went
+			// back (restored from an older backup, or it lost its
+			// state), and what was logged since (a withdrawal, a
+			// revocation) may be missing from what it serves.
+			return fmt.Errorf("%w: the node's latest checkpoint is of size %d, and it couldn't prove it a prefix of the checkpoint of size %d seen before (%v)", ErrBehind, small.Size, big.Size, err)
+		}
 		if err != nil {
 			return fmt.Errorf("couldn't read the log's consistency proof from %d to %d: %w", small.Size, big.Size, err)
 		}

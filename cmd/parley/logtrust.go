@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -140,7 +141,7 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	served := ""
 	if *t.logKey == "" && seen.Key == "" {
 		if served, err = (&tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}).Key(ctx); err != nil {
-			return pinned{}, withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't fetch the node's log key: %w", err))
+			return pinned{}, withExit(4, nodeReadHint(err), fmt.Errorf("couldn't fetch the node's log key: %w", err))
 		}
 	}
 	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)
@@ -309,7 +310,7 @@ func (t *trustFlags) checkSendTarget(ctx context.Context, c *cli, url, token str
 	log := &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}
 	served, err := log.Key(ctx)
 	if err != nil {
-		return withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't fetch the node's log key, so %s sent nothing: %w", t.cmd, err))
+		return withExit(4, nodeReadHint(err), fmt.Errorf("couldn't fetch the node's log key, so %s sent nothing: %w", t.cmd, err))
 	}
 	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)
 	if err != nil {
@@ -352,5 +353,19 @@ func logCheckError(cmd, what, hint string, err error, saveSeen func() error) err
 	if errors.Is(err, tlog.ErrCheckpointSignature) {
 		return withExit(4, hint, fmt.Errorf("%s %s: %w", cmd, what, err))
 	}
-	return withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't check the node's log, so %s %s: %w", cmd, what, err))
+	if errors.Is(err, tlog.ErrBehind) {
+		return withExit(4, logBehindHint, fmt.Errorf("%s %s: %w", cmd, what, err))
+	}
+	return withExit(4, nodeReadHint(err), fmt.Errorf("couldn't check the node's log, so %s %s: %w", cmd, what, err))
+}
+
+// nodeReadHint is the hint of a command that couldn't read what it needs
+// from the node: the token when the node refused it (401), else the URL
+// and the token.
+func nodeReadHint(err error) string {
+	var he *tlog.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusUnauthorized || errors.Is(err, taxii.ErrUnauthorized) {
+		return "check " + tokenFlag
+	}
+	return "check --url and " + tokenFlag
 }

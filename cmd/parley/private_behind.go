@@ -86,4 +86,4 @@ func behind(err error, cp tlog.Checkpoint, larger uint64, what string) error {
 }
 
 // logBehindHint is the hint of a refusal for errLogBehind.
-const logBehindHint = "nothing was sent: do not trust this node's answers for its sets until its log is back; ask its operator (a node restored from a backup older than what its members saw has lost the withdrawals since: restore with parley restore --seen)"
+const logBehindHint = "nothing was sent: do not trust this node's answers (for a private set, whether it was withdrawn) until its log is back; ask its operator (a node restored from a backup older than what its members saw has lost what was logged since, withdrawals and revocations too: restore with parley restore --seen)"
