@@ -21,6 +21,10 @@ func TestWatchEndsAtRefusal(t *testing.T) {
 	}, func(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
+			// What the wait runs can tell why its context ended.
+			if !errors.Is(context.Cause(ctx), errRevoked) {
+				t.Errorf("the wait's context ended by %v, want the refusal", context.Cause(ctx))
+			}
 			return ctx.Err()
 		case <-time.After(time.Minute):
 			return nil

@@ -391,6 +391,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	if taxii.ClientGone(r) {
 		return
 	}
+	if errors.Is(context.Cause(r.Context()), errSessionEnded) {
+		// The session ended while this request was in flight (see
+		// [Handler.member]): whatever failed, failed for that. The page
+		// says so, without the session's member or CSRF token.
+		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, (*session)(nil)))
+		status, msg, err = http.StatusUnauthorized, "Your session ended while this page was being made (you logged out, it expired, or its token was revoked). Nothing more was read. Log in again.", nil
+	}
 	if err != nil {
 		h.d.Logger.ErrorContext(r.Context(), "web: request failed", "path", taxii.LogPath(r.URL.Path), "err", err)
 	}
