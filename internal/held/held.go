@@ -19,8 +19,11 @@ import (
 // check refused as it ended, so that what it took (a reservation) is
 // given back by the caller's usual path, which checks again before it
 // answers. The wait's context, once a check refused, ends with a cause
-// that wraps the refusal ([context.Cause], [errors.Is]). check should return nil when it cannot decide (a store that
-// doesn't answer for a moment): the wait goes on.
+// that wraps the refusal ([context.Cause], [errors.Is]); so a Watch run
+// within another's wait (a node's wait within a web UI request's) ends,
+// with ended true, at the outer check's refusal too, which it returns.
+// check should return nil when it cannot decide (a store that doesn't
+// answer for a moment): the wait goes on.
 func Watch(ctx context.Context, interval time.Duration, check, wait func(context.Context) error) (err error, ended bool) {
 	wctx, stop := context.WithCancelCause(ctx)
 	watched := make(chan struct{})

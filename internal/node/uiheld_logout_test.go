@@ -81,3 +81,75 @@ func TestUIPageHeldEndsAtLogout(t *testing.T) {
 		t.Fatalf("bob's page still waits %v after he logged out", time.Since(loggedOut))
 	}
 }
+
+// TestUIHeldEndsAtLogout: the scripts' calls through /ui/api/ that wait
+// for a checkpoint (a receipt, a proof bundle) end at once with 401 when
+// the analyst logs out meanwhile (here on another front end), as they do
+// when the member's token is revoked (TestUIHeldEndsAtTokenRevocation).
+func TestUIHeldEndsAtLogout(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		path func(id, version string) string
+	}{
+		{"receipt", func(id, v string) string {
+			return "/ui/api/log/receipt?object=" + url.QueryEscape(id) + "&version=" + url.QueryEscape(v)
+		}},
+		{"bundle", func(id, _ string) string { return "/ui/api/log/bundle?object=" + url.QueryEscape(id) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := twoFrontEnds(t)
+			// Logged, not integrated: nothing integrates the log.
+			st := post(t, f.alice.Client, f.coll, indicator(t, f.alice.ID, f.alice.Key, t0))
+			if st.SuccessCount != 1 {
+				t.Fatalf("setup: %+v", st)
+			}
+			obj := st.Successes[0]
+			ui := uiLogin(t, f.srv.URL, f.bob)
+			csrf := uiCSRF(t, ui, f.srv.URL)
+			other := httptest.NewServer(f.a.Handler(nil))
+			defer other.Close()
+			ch := make(chan heldAnswer, 1)
+			go func() {
+				resp, err := ui.Get(f.srv.URL + c.path(obj.ID, obj.Version))
+				if err != nil {
+					ch <- heldAnswer{err: err}
+					return
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				ch <- heldAnswer{code: resp.StatusCode, body: string(b), err: err}
+			}()
+			waitHeld(t, ch)
+			resp, err := ui.PostForm(other.URL+"/ui/logout", url.Values{"csrf": {csrf}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loggedOut := time.Now()
+			select {
+			case a := <-ch:
+				if a.err != nil || a.code != http.StatusUnauthorized || strings.Contains(a.body, "opening") {
+					t.Errorf("the held UI request after logout: %d %v: %s; want 401", a.code, a.err, a.body)
+				}
+			case <-time.After(ReceiptWait / 2):
+				t.Fatalf("the held UI request still waits %v after logout", time.Since(loggedOut))
+			}
+		})
+	}
+}
+
+// uiCSRF returns the CSRF token of c's session, from one of its pages.
+func uiCSRF(t *testing.T, c *http.Client, base string) string {
+	t.Helper()
+	resp, err := c.Get(base + "/ui/members")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
+	if m == nil {
+		t.Fatalf("no CSRF token on the session's page (%d)", resp.StatusCode)
+	}
+	return m[1]
+}
