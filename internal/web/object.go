@@ -627,6 +627,9 @@ func nestedRefProps(fields map[string]json.RawMessage) (out []prop, more bool) {
 			}
 			sort.Strings(names)
 			for _, k := range names {
+				if !plainKey(k) {
+					continue // not shown in a path: see plainKey
+				}
 				p := path + "." + k
 				if strings.HasSuffix(k, "_ref") || strings.HasSuffix(k, "_refs") {
 					var ids []string
@@ -663,6 +666,24 @@ func nestedRefProps(fields map[string]json.RawMessage) (out []prop, more bool) {
 		walk(k, v, 0)
 	}
 	return out, more
+}
+
+// plainKey reports whether k, a key below an object's top level, may be
+// part of a path that nestedRefProps shows: 1 to 250 ASCII letters,
+// digits, '_' and '-', as STIX property names and extension ids are.
+// Any other key (a member's: bidirectional overrides, spaces, dots that
+// would make a path read as another) is not looked into; what it holds
+// is only in the object's JSON.
+func plainKey(k string) bool {
+	if k == "" || len(k) > 250 {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // stringField returns the string value of fields[k], and whether it is

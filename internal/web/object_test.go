@@ -50,6 +50,8 @@ func TestNestedRefProps(t *testing.T) {
 			[]string{"x_list[0].x_b_refs=" + id1 + ", " + id2, "x_list[2].x_c_ref=" + id2}, false},
 		{"not ids", `{"x_o":{"x_a_ref":"not an id","x_b_refs":["` + id1 + `",1],"x_c_refs":[],"x_d_ref":{"x_e_ref":"` + id1 + `"}}}`,
 			[]string{"x_o.x_d_ref.x_e_ref=" + id1}, false},
+		{"keys not plain", `{"x_o":{"x_\u202eb_ref":"` + id1 + `","a.b":{"x_c_ref":"` + id1 + `"},"x d":{"x_e_ref":"` + id1 + `"},"ok":{"x_f_ref":"` + id2 + `"}}}`,
+			[]string{"x_o.ok.x_f_ref=" + id2}, false},
 		{"top level left to nameRefs", `{"source_ref":"` + id1 + `","where_sighted_refs":["` + id2 + `"]}`, nil, false},
 		{"too many", `{"x_many":[` + strings.TrimSuffix(strings.Repeat(`{"x_ref":"`+id1+`"},`, MaxNestedRefProps+1), ",") + `]}`, nil, true},
 	} {
