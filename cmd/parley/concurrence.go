@@ -280,7 +280,7 @@ func revokedWarning(conc opinion.Concurrence, checked string) string {
 	if checked != "" {
 		how = checked
 	}
-	return fmt.Sprintf("the node says the latest version of %s%s is revoked: its author withdrew it, so opinions agreeing with it vouch for a withdrawn object (%s)", untrusted.Text(conc.Object, 120), version, how)
+	return fmt.Sprintf("the node says the latest version of %s%s is revoked: its author revoked it, so opinions agreeing with it vouch for a revoked object (%s)", untrusted.Text(conc.Object, 120), version, how)
 }
 
 // checkRevocation looks for the revocation of object in the log: the

@@ -823,7 +823,7 @@ func TestConcurrenceStaleCheckpoint(t *testing.T) {
 func TestConcurrenceRevokedObject(t *testing.T) {
 	base, st, _ := demoNode(t)
 	aurelia, borovia := st.Members[0], st.Members[1]
-	const warning = "is revoked: its author withdrew it"
+	const warning = "is revoked: its author revoked it, so opinions agreeing with it vouch for a revoked object"
 	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
 	if code != 0 || strings.Contains(out+stderr, warning) {
 		t.Fatalf("concurrence on the report not revoked: exit %d, %s%s", code, out, stderr)

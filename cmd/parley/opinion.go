@@ -118,8 +118,8 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	if *revoke {
 		return withdrawOwn(ctx, c, client, conc, me, key)
 	}
-	// An opinion on a withdrawn object is posted all the same (one may
-	// well disagree with it), with a word that it is withdrawn.
+	// An opinion on a revoked object is posted all the same (one may
+	// well disagree with it), with a word that it is revoked.
 	if conc.ObjectRevoked {
 		fmt.Fprintf(c.stderr, "parley: warning: %s; your opinion is posted all the same\n", revokedWarning(conc, ""))
 	}

@@ -18,8 +18,12 @@ import (
 // returns and ended false: a wait that succeeded stands even when a
 // check refused as it ended, so that what it took (a reservation) is
 // given back by the caller's usual path, which checks again before it
-// answers. check should return nil when it cannot decide (a store that
-// doesn't answer for a moment): the wait goes on.
+// answers. The wait's context, once a check refused, ends with a cause
+// that wraps the refusal ([context.Cause], [errors.Is]); so a Watch run
+// within another's wait (a node's wait within a web UI request's) ends,
+// with ended true, at the outer check's refusal too, which it returns.
+// check should return nil when it cannot decide (a store that doesn't
+// answer for a moment): the wait goes on.
 func Watch(ctx context.Context, interval time.Duration, check, wait func(context.Context) error) (err error, ended bool) {
 	wctx, stop := context.WithCancelCause(ctx)
 	watched := make(chan struct{})
@@ -49,7 +53,11 @@ func Watch(ctx context.Context, interval time.Duration, check, wait func(context
 	return err, false
 }
 
-// refusal is the cause with which Watch ends a wait.
+// refusal is the cause with which Watch ends a wait: what the wait's
+// context ended by ([context.Cause]) wraps the check's refusal, so that
+// whatever the wait runs (a whole request) can tell, by [errors.Is], why
+// its context ended.
 type refusal struct{ err error }
 
 func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }

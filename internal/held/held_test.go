@@ -21,6 +21,10 @@ func TestWatchEndsAtRefusal(t *testing.T) {
 	}, func(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
+			// What the wait runs can tell why its context ended.
+			if !errors.Is(context.Cause(ctx), errRevoked) {
+				t.Errorf("the wait's context ended by %v, want the refusal", context.Cause(ctx))
+			}
 			return ctx.Err()
 		case <-time.After(time.Minute):
 			return nil
@@ -65,5 +69,26 @@ func TestWatchSucceededWaitStands(t *testing.T) {
 	})
 	if ended || err != nil {
 		t.Fatalf("Watch = %v, %v; want the wait's success, not ended", err, ended)
+	}
+}
+
+// TestWatchNestedEndsAtOuterRefusal: a Watch run within another's wait
+// ends when the outer check refuses, with ended true and the outer
+// refusal, though its own check never refuses.
+func TestWatchNestedEndsAtOuterRefusal(t *testing.T) {
+	var inner error
+	var innerEnded bool
+	outer, ended := Watch(context.Background(), time.Millisecond, func(context.Context) error { return errRevoked }, func(ctx context.Context) error {
+		inner, innerEnded = Watch(ctx, time.Hour, func(context.Context) error { return nil }, func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		return inner
+	})
+	if !innerEnded || !errors.Is(inner, errRevoked) {
+		t.Errorf("inner Watch = %v, %v; want the outer refusal, ended", inner, innerEnded)
+	}
+	if !ended || !errors.Is(outer, errRevoked) {
+		t.Errorf("outer Watch = %v, %v; want its refusal, ended", outer, ended)
 	}
 }

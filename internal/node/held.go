@@ -117,11 +117,18 @@ var heldNow atomic.Int64
 func watchHeld(ctx context.Context, check func(context.Context) error, wait func(context.Context) error) error {
 	heldNow.Add(1)
 	defer heldNow.Add(-1)
-	err, _ := held.Watch(ctx, heldRecheck, func(ctx context.Context) error {
+	err, ended := held.Watch(ctx, heldRecheck, func(ctx context.Context) error {
 		if err := check(ctx); refused(err) {
 			return err
 		}
 		return nil
 	}, wait)
+	if ended && !refused(err) {
+		// An outer watch refused: the web UI's of the request's
+		// session, which ended (logged out, expired) while it waited.
+		// The request is answered as one whose token no longer
+		// authenticates, not as a failure.
+		return errUnauthorized
+	}
 	return err
 }

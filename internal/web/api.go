@@ -64,8 +64,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, path string) {
 			r2.Header.Set(k, v)
 		}
 	}
-	// The node's answers aren't pages: no scripts may run in them.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	// The node's answers aren't pages: no scripts may run in them, and
+	// no other site may frame them.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
 	h.d.API.ServeHTTP(w, h.asMember(r2, s))
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,6 +37,9 @@ type prop struct {
 	// sighting_of_ref, observed_data_refs...), shown in place of Value,
 	// each named when the member may read it (see nameRefs).
 	Refs []refView
+	// ids, for a reference nested in an extension or an embedded object
+	// (nestedRefProps), are the ids it holds; Key is then its path.
+	ids []string
 }
 
 // refView is one id an object's property references: with the label and
@@ -334,6 +338,8 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	var clipped bool
 	v.Props, clipped = flatProps(fields)
 	nameProps(v.Props, a)
+	nested, moreNested := nestedRefProps(fields)
+	v.Props, clipped = append(v.Props, nested...), clipped || moreNested
 	if err := h.nameRefs(ctx, a, fields, v.Props); err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
@@ -523,19 +529,21 @@ func (h *Handler) nameRefs(ctx context.Context, a access, fields map[string]json
 	seen := map[string]bool{}
 	lists := map[int][]string{}
 	for i, p := range props {
-		if !isRefProp(p.Key) || len(fields[p.Key]) > MaxShownText {
-			continue // a value too long to show is shown cut, as text
-		}
-		var ids []string
-		if json.Unmarshal(fields[p.Key], &ids) != nil {
-			var id string
-			if json.Unmarshal(fields[p.Key], &id) != nil {
+		ids := p.ids
+		if ids == nil {
+			if !isRefProp(p.Key) || len(fields[p.Key]) > MaxShownText {
+				continue // a value too long to show is shown cut, as text
+			}
+			if json.Unmarshal(fields[p.Key], &ids) != nil {
+				var id string
+				if json.Unmarshal(fields[p.Key], &id) != nil {
+					continue
+				}
+				ids = []string{id}
+			}
+			if !stixIDs(ids) {
 				continue
 			}
-			ids = []string{id}
-		}
-		if len(ids) == 0 || slices.ContainsFunc(ids, func(id string) bool { _, err := stix.SplitIdentifier(id); return err != nil }) {
-			continue
 		}
 		lists[i] = ids
 		for _, id := range ids {
@@ -569,6 +577,113 @@ func (h *Handler) nameRefs(ctx context.Context, a access, fields map[string]json
 		props[i].Refs = refs
 	}
 	return nil
+}
+
+// stixIDs reports whether ids is a non-empty list of STIX identifiers.
+func stixIDs(ids []string) bool {
+	return len(ids) > 0 && !slices.ContainsFunc(ids, func(id string) bool { _, err := stix.SplitIdentifier(id); return err != nil })
+}
+
+// MaxNestedRefProps is the most references nested in extensions and
+// embedded objects (nestedRefProps) that an object page lists; those
+// past it are left out of the list (the page says so; its JSON holds
+// them), and only the first MaxNamedRefs ids of all its references are
+// named.
+const MaxNestedRefProps = 200
+
+// maxNestedDepth is how deep nestedRefProps looks for references.
+const maxNestedDepth = 16
+
+// nestedRefProps lists the references that an object holds below its
+// top level: each property, at any depth under maxNestedDepth, of an
+// extension (the extensions map) or of an embedded object (a property
+// whose value is an object or a list, such as a custom property's or a
+// granular marking's), whose name ends in _ref or _refs and whose value
+// is a STIX id or a non-empty list of them. Each is a prop whose Key is
+// its path (extensions.ID.parent_ref, x_list[2].source_ref) and whose ids
+// nameRefs names, as it names the top-level ones: listed after them, so
+// that the top-level references are named first within MaxNamedRefs. A
+// value longer than MaxShownText is not looked into (it is shown cut, or,
+// an extension, only in the JSON). At most MaxNestedRefProps are listed;
+// more says some were left out.
+func nestedRefProps(fields map[string]json.RawMessage) (out []prop, more bool) {
+	keys := make([]string, 0, len(fields))
+	for k, raw := range fields {
+		if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') && len(raw) <= MaxShownText {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var walk func(path string, v any, depth int)
+	walk = func(path string, v any, depth int) {
+		if depth > maxNestedDepth {
+			return
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			names := make([]string, 0, len(v))
+			for k := range v {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				if !plainKey(k) {
+					continue // not shown in a path: see plainKey
+				}
+				p := path + "." + k
+				if strings.HasSuffix(k, "_ref") || strings.HasSuffix(k, "_refs") {
+					var ids []string
+					switch x := v[k].(type) {
+					case string:
+						ids = []string{x}
+					case []any:
+						if ids = stringList(x); len(ids) != len(x) {
+							ids = nil
+						}
+					}
+					if stixIDs(ids) {
+						if len(out) == MaxNestedRefProps {
+							more = true
+							return
+						}
+						out = append(out, prop{Key: p, Value: strings.Join(ids, ", "), ids: ids})
+						continue
+					}
+				}
+				walk(p, v[k], depth+1)
+			}
+		case []any:
+			for i, x := range v {
+				walk(path+"["+strconv.Itoa(i)+"]", x, depth+1)
+			}
+		}
+	}
+	for _, k := range keys {
+		var v any
+		if json.Unmarshal(fields[k], &v) != nil {
+			continue
+		}
+		walk(k, v, 0)
+	}
+	return out, more
+}
+
+// plainKey reports whether k, a key below an object's top level, may be
+// part of a path that nestedRefProps shows: 1 to 250 ASCII letters,
+// digits, '_' and '-', as STIX property names and extension ids are.
+// Any other key (a member's: bidirectional overrides, spaces, dots that
+// would make a path read as another) is not looked into; what it holds
+// is only in the object's JSON.
+func plainKey(k string) bool {
+	if k == "" || len(k) > 250 {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // stringField returns the string value of fields[k], and whether it is

@@ -69,6 +69,13 @@ func TestScreenshots(t *testing.T) {
 	// attribution (its opinions then say so), the node serves a proof
 	// that fails for one indicator and never answers for another.
 	revoke(t, f, keys[demo.Aurelia], shared, demo.Attribution)
+	// References nested in an extension and in an embedded object,
+	// named as the top-level ones are.
+	const nested = "malware--7a1e0c52-4b3d-4e0f-9a21-0000000000e1"
+	f.submit(t, keys[demo.Aurelia], shared, map[string]any{"type": "malware", "id": nested, "name": "Ballot-stuffer loader", "is_family": false,
+		"extensions": map[string]any{"extension-definition--7a1e0c52-4b3d-4e0f-9a21-0000000000e2": map[string]any{"extension_type": "property-extension",
+			"x_campaign_report_ref": demo.Report, "x_related": map[string]any{"x_indicator_refs": []string{"indicator--7a1e0c52-4b3d-4e0f-9a21-00000000000b", "indicator--7a1e0c52-4b3d-4e0f-9a21-0000000000ff"}}}},
+		"x_analysis": []any{map[string]any{"note": "delivered together", "x_seen_with_ref": "indicator--7a1e0c52-4b3d-4e0f-9a21-00000000000b"}}})
 	const failing, silent = "indicator--7a1e0c52-4b3d-4e0f-9a21-000000000008", "indicator--7a1e0c52-4b3d-4e0f-9a21-000000000009"
 	f.checkTimeout = 2 * time.Second
 	lying := lyingNode(failing, "")
@@ -127,6 +134,9 @@ func TestScreenshots(t *testing.T) {
 			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
 			chromedp.WaitVisible(chromedp.CSS(`.revoked-warning`)),
 			shotOf(t, "revoked-"+w, true),
+			chromedp.Navigate(base+"/ui/objects/"+nested),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
+			shotOf(t, "nested-refs-"+w, true),
 		)
 		if err == nil {
 			// The proving page, as it stays with JavaScript off.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/held"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -60,7 +61,10 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 // request after its API token stops authenticating (rotated, revoked,
 // member removed: the token's hash no longer names the member), whichever
 // comes first; all of it is checked on the server at every request,
-// whatever the browser keeps. Ended sessions are deleted at each login,
+// whatever the browser keeps, and again while a request is in flight
+// (every sessionRecheck, by [held.Watch]): a page, a look-up or a wait
+// for the node's budget or a checkpoint ends as soon as its session does
+// (a logout on any front end included), answering 401. Ended sessions are deleted at each login,
 // and a member keeps at most [store.MaxUISessionsPerMember].
 //
 // A session is bound to the browser tab's origin that logged in: cookies
@@ -493,8 +497,44 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 			// session's token (see [Deps.AsSession]).
 			ctx = h.d.AsSession(ctx, s.member, s.token)
 		}
-		next(w, r.WithContext(ctx))
+		// The request lasts only while its session does: logging out
+		// (on any front end), the session's expiry, or its token's
+		// revocation ends it in flight (a long page, a look-up, a wait
+		// for the budget or a checkpoint), not only the next request.
+		held.Watch(ctx, sessionRecheck, func(ctx context.Context) error {
+			return h.sessions.alive(ctx, s)
+		}, func(ctx context.Context) error {
+			next(w, r.WithContext(ctx))
+			return nil
+		})
 	}
+}
+
+// sessionRecheck is how often a request in flight checks that its
+// session still is ([sessions.alive]).
+const sessionRecheck = 100 * time.Millisecond
+
+// errSessionEnded is why a request's context ended when its session
+// ended while it was in flight: logged out, expired, or its token no
+// longer names its member. [Handler.fail] answers it with 401.
+var errSessionEnded = errors.New("web: the session ended while its request was in flight")
+
+// alive checks that session s still is, as a new request of it would be
+// let in: it is in the store, neither logged out nor expired nor idle
+// too long, and its token still names its member (not rotated, revoked
+// or removed). It returns errSessionEnded if not, and nil when it can't
+// tell (a store that doesn't answer for a moment): the request goes on,
+// as [held.Watch] asks.
+func (ss *sessions) alive(ctx context.Context, s *session) error {
+	now := ss.d.Now()
+	if _, err := ss.st.UISession(ctx, s.key, now, now.Add(-ss.d.IdleTimeout)); errors.Is(err, store.ErrNotFound) {
+		return errSessionEnded
+	}
+	m, err := ss.d.Store.TokenMember(ctx, s.token)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.ID != s.member.ID) {
+		return errSessionEnded
+	}
+	return nil
 }
 
 type loginView struct {

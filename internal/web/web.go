@@ -223,7 +223,11 @@ func (h *Handler) routes() {
 func (h *Handler) Patterns() []string { return slices.Clone(h.patterns) }
 
 // ServeHTTP sets the security headers every response carries, then serves
-// r. Each response gets a fresh CSP nonce.
+// r: a Content-Security-Policy (with a fresh nonce for each response)
+// that also forbids framing (frame-ancestors 'none', and X-Frame-Options
+// DENY for older browsers), nosniff, no Referer, and
+// Cross-Origin-Resource-Policy and -Opener-Policy same-origin, so that
+// no other site frames, embeds or reads a response.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var b [18]byte
 	if _, err := io.ReadFull(h.d.Rand, b[:]); err != nil {
@@ -240,6 +244,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
+	// No other origin may embed a response (an <img>, a <script>, a
+	// no-cors fetch: bytes a side channel could read in its process) or
+	// keep a handle on a page's window that it opened (and so count its
+	// frames, or navigate it).
+	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce)))
 }
 
@@ -390,6 +400,14 @@ const unavailableRetryAfter = "5"
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
 	if taxii.ClientGone(r) {
 		return
+	}
+	if errors.Is(context.Cause(r.Context()), errSessionEnded) {
+		// The session ended while this request was in flight (see
+		// [Handler.member]): whatever failed, failed for that. The page
+		// says so, without the session's member or CSRF token.
+		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, (*session)(nil)))
+		status, msg, err = http.StatusUnauthorized, "Your session ended while this page was being made (you logged out, it expired, or its token was revoked). Nothing more was read. Log in again.", nil
 	}
 	if err != nil {
 		h.d.Logger.ErrorContext(r.Context(), "web: request failed", "path", taxii.LogPath(r.URL.Path), "err", err)
