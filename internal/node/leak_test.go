@@ -581,8 +581,12 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 
 	// An unused id of each kind, as long as the hidden one.
 	unusedC := "0f0e0d0c-0b0a-4909-8807-060504030201"
-	hidden := map[string]string{"{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{W}": gone.ID, "{T}": st.ID, "{VAL}": value, "{PDQ}": pdqHash, "{SHA}": sha}
-	absent := map[string]string{"{C}": unusedC, "{I}": unusedI, "{D}": unusedD, "{O}": unusedO,
+	// A cursor of the hidden collection, and one made the same way for
+	// the unused id (a member who can't read the collection can't get
+	// the first, but may make up either).
+	at := time.Date(2026, 3, 3, 3, 3, 3, 0, time.UTC)
+	hidden := map[string]string{"{N}": formatCursor(tn.private, at), "{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{W}": gone.ID, "{T}": st.ID, "{VAL}": value, "{PDQ}": pdqHash, "{SHA}": sha}
+	absent := map[string]string{"{N}": formatCursor(unusedC, at), "{C}": unusedC, "{I}": unusedI, "{D}": unusedD, "{O}": unusedO,
 		"{S}": set.ID[:len(set.ID)-12] + "0123456789ab", "{W}": gone.ID[:len(gone.ID)-12] + "ba9876543210",
 		"{T}": st.ID[:len(st.ID)-12] + "0123456789ab", "{VAL}": unusedValue, "{PDQ}": unusedPDQ, "{SHA}": unusedSHA}
 	for k, v := range hidden {
@@ -595,6 +599,9 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"GET", "/api/collections/{C}/", ""},
 		{"GET", "/api/collections/{C}/objects/", ""},
 		{"GET", "/api/collections/{C}/objects/?next=1", ""},
+		{"GET", "/api/collections/{C}/objects/?next={N}", ""},
+		{"GET", "/api/collections/{C}/manifest/?next={N}", ""},
+		{"HEAD", "/api/collections/{C}/objects/?next={N}", ""},
 		{"GET", "/api/collections/{C}/objects/{I}/", ""},
 		{"GET", "/api/collections/{C}/objects/{I}/versions/", ""},
 		{"GET", "/api/collections/{C}/manifest/", ""},
