@@ -223,7 +223,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !allowed(rt.methods, r.Method) {
 		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
-		msg := fmt.Sprintf("%s is not supported here; allowed: %s", r.Method, strings.Join(rt.methods, ", "))
+		msg := fmt.Sprintf("%s is not supported here; allowed: %s", truncate(r.Method), strings.Join(rt.methods, ", "))
 		if rt.ep == epObject && r.Method == http.MethodDelete {
 			msg = "objects cannot be deleted: this server's store is append-only"
 		}

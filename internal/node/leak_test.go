@@ -970,6 +970,12 @@ func TestLogKeysOddMemberNames(t *testing.T) {
 			t.Errorf("GET /log/keys%s: %d %s; want 400 naming the member", q, code, body)
 		}
 	}
+	// A long one is quoted in part only: the answer is no echo of
+	// kilobytes of the client's choosing.
+	long := strings.Repeat("A", 4000) + " <b>"
+	if code, body := rawGet(t, tn.URL+"/log/keys?member="+url.QueryEscape(long), tn.alice.Token); code != http.StatusBadRequest || len(body) > 400 || strings.Contains(body, "<b>") {
+		t.Errorf("GET /log/keys?member=(4,000 bytes): %d, %d bytes: %.300s", code, len(body), body)
+	}
 	code, body := rawGet(t, tn.URL+"/log/keys?member="+tn.alice.ID+"&member="+tn.alice.ID, tn.alice.Token)
 	var r tlog.KeysResponse
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &r) != nil {
