@@ -162,6 +162,14 @@ func EndpointPattern(apiRootPath, path string) (pattern string, ok bool) {
 	return endpointPatterns[rt.ep], true
 }
 
+// Endpoints returns every label [EndpointPattern] gives, one per
+// endpoint the handler serves, in a fixed order: for a test that must
+// meet each endpoint (a node's check that a hidden and an absent id are
+// answered alike on all of them), so that a new one is not forgotten.
+func Endpoints() []string {
+	return append([]string(nil), endpointPatterns[:]...)
+}
+
 // parsePath maps a URL path to a route; ok is false for paths that name no
 // resource.
 func (h *handler) parsePath(path string) (route, bool) {

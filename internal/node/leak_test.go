@@ -513,9 +513,12 @@ func TestLogObjectsReadsOnlyReadable(t *testing.T) {
 // indicator, an observable, an opinion on the indicator and a private set;
 // alice asks about each of them, and about an unused id of each kind,
 // through the TAXII API, the node's own routes and the web UI. Every row
-// of the route table, every page of the web UI and every node path that
+// of the route table, every TAXII endpoint under the API root's one row
+// ([taxii.Endpoints]), every page of the web UI and every node path that
 // the UI's GET /ui/api/ forwards to is either probed or listed as taking
 // no id that could be hidden, so that a new route can't be forgotten.
+// The API's requests are asked with HEAD too, and again without a token
+// and with an unknown one, whose answers must not differ either.
 func TestHiddenAndAbsentAlike(t *testing.T) {
 	var calls *storeCalls
 	tn := newTestNodeOver(t, func(st store.Store) store.Store {
@@ -686,6 +689,27 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 			t.Errorf("route %q: no request of this test asks it about a hidden id; add one, or list it as taking none", rt.Pattern)
 		}
 	}
+	// The TAXII API root is one row of the table, but many endpoints:
+	// each is probed too, or takes no id.
+	taxiiNoID := map[string]bool{"discovery": true, "api-root": true, "collections": true}
+	taxiiProbed := map[string]bool{}
+	for _, r := range api {
+		p, _, _ := strings.Cut(r.path, "?")
+		if ep, ok := taxii.EndpointPattern("", p); ok {
+			taxiiProbed[ep] = true
+		}
+	}
+	for _, ep := range taxii.Endpoints() {
+		if !taxiiProbed[ep] && !taxiiNoID[ep] {
+			t.Errorf("TAXII endpoint %q: no request of this test asks it about a hidden id; add one, or list it as taking none", ep)
+		}
+	}
+	// HEAD is served wherever GET is, and answers with GET's headers.
+	for _, r := range slices.Clone(api) {
+		if r.method == http.MethodGet {
+			api = append(api, req{http.MethodHead, r.path, ""})
+		}
+	}
 	// The same for the web UI's own routes, all behind the table's one
 	// "/ui/" row: each page is probed, or takes no id that could be
 	// hidden ("/ui/" is the not-found page, probed by the last UI requests).
@@ -817,6 +841,9 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		}
 	}
 	check(http.DefaultClient, tn.alice.Token, api)
+	// So are a client's without a token, or with a token nobody has.
+	check(http.DefaultClient, "", api)
+	check(http.DefaultClient, "parley_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", api)
 	aliceUI := uiLogin(t, tn.URL, tn.alice)
 	resp, err := aliceUI.Get(tn.URL + "/ui/")
 	if err != nil {
