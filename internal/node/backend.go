@@ -552,6 +552,28 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 		// meanwhile doesn't let these objects into the log after it.
 		CheckSubmitter: true, Key: m.PublicKey}
 	creators := map[string]string{} // created_by_ref: the member's name, "" for none
+	// Another member is named in a failure only to a submitter shown it
+	// in the member lists (store.ListedMembers): a feed's or a peer's
+	// member, whose id is in clear in the log, is "another member" to
+	// those who may not read the collection it fills. Read once, at the
+	// first such failure.
+	var listed map[string]bool
+	nameOf := func(other store.Member) (string, error) {
+		if listed == nil {
+			ms, err := n.listedMembers(ctx, m)
+			if err != nil {
+				return "", err
+			}
+			listed = map[string]bool{}
+			for _, l := range ms {
+				listed[l.ID] = true
+			}
+		}
+		if listed[other.ID] {
+			return "the member " + other.Name, nil
+		}
+		return "another member", nil
+	}
 	for i := range results {
 		r := &results[i]
 		if r.fail == nil && r.item.Object.Type == "identity" && r.item.Object.ID != m.ID {
@@ -562,8 +584,12 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			// own identity object on this node.
 			switch other, err := n.store.Member(ctx, r.item.Object.ID); {
 			case err == nil:
+				who, err := nameOf(other)
+				if err != nil {
+					return store.Status{}, err
+				}
 				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
-					"this id is the identity of the member %s: only that member may share objects with it", other.Name)}
+					"this id is the identity of %s: only that member may share objects with it", who)}
 			case !errors.Is(err, store.ErrNotFound):
 				return store.Status{}, err
 			}
@@ -584,7 +610,9 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			if !seen {
 				switch other, err := n.store.Member(ctx, r.createdBy); {
 				case err == nil:
-					name = other.Name
+					if name, err = nameOf(other); err != nil {
+						return store.Status{}, err
+					}
 				case !errors.Is(err, store.ErrNotFound):
 					return store.Status{}, err
 				}
@@ -592,7 +620,7 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			}
 			if name != "" {
 				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
-					"created_by_ref names the member %s of this node: only that member may share objects in its name (signed)", name)}
+					"created_by_ref names %s of this node: only that member may share objects in its name (signed)", name)}
 			}
 		}
 		if r.fail != nil {
