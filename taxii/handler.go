@@ -162,6 +162,14 @@ func EndpointPattern(apiRootPath, path string) (pattern string, ok bool) {
 	return endpointPatterns[rt.ep], true
 }
 
+// Endpoints returns every label [EndpointPattern] gives, one per
+// endpoint the handler serves, in a fixed order: for a test that must
+// meet each endpoint (a node's check that a hidden and an absent id are
+// answered alike on all of them), so that a new one is not forgotten.
+func Endpoints() []string {
+	return append([]string(nil), endpointPatterns[:]...)
+}
+
 // parsePath maps a URL path to a route; ok is false for paths that name no
 // resource.
 func (h *handler) parsePath(path string) (route, bool) {
@@ -223,7 +231,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !allowed(rt.methods, r.Method) {
 		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
-		msg := fmt.Sprintf("%s is not supported here; allowed: %s", r.Method, strings.Join(rt.methods, ", "))
+		msg := fmt.Sprintf("%s is not supported here; allowed: %s", truncate(r.Method), strings.Join(rt.methods, ", "))
 		if rt.ep == epObject && r.Method == http.MethodDelete {
 			msg = "objects cannot be deleted: this server's store is append-only"
 		}

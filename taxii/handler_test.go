@@ -584,6 +584,26 @@ func TestEndpointPattern(t *testing.T) {
 	}
 }
 
+// TestEndpoints: Endpoints lists each label EndpointPattern gives once.
+func TestEndpoints(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range Endpoints() {
+		if e == "" || seen[e] {
+			t.Errorf("Endpoints() has %q empty or twice: %v", e, Endpoints())
+		}
+		seen[e] = true
+	}
+	for _, p := range []string{"/taxii2/", "/api/", "/api/collections/", "/api/collections/c/", "/api/collections/c/objects/",
+		"/api/collections/c/objects/o/", "/api/collections/c/objects/o/versions/", "/api/collections/c/manifest/", "/api/status/s/"} {
+		if e, ok := EndpointPattern("", p); !ok || !seen[e] {
+			t.Errorf("EndpointPattern(%q) = %q, %v: not in Endpoints() %v", p, e, ok, Endpoints())
+		}
+	}
+	if len(seen) != 9 {
+		t.Errorf("Endpoints() = %v: want the 9 endpoints", Endpoints())
+	}
+}
+
 // TestClientGone: a request whose context the server canceled with
 // ErrClientGone is answered nothing and logged at Info as 499, whatever
 // failed; one canceled without that cause is answered as before.

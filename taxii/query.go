@@ -91,7 +91,7 @@ func ParseQuery(v url.Values) (Query, error) {
 		default:
 			t, err := ParseTimestamp(s)
 			if err != nil {
-				return Query{}, BadRequest("match[version]: %q is not first, last, all or a timestamp", s)
+				return Query{}, BadRequest("match[version]: %q is not first, last, all or a timestamp", truncate(s))
 			}
 			if !slices.ContainsFunc(q.Versions.At, t.Equal) {
 				q.Versions.At = append(q.Versions.At, t)

@@ -12,9 +12,10 @@ package taxii
 
 import (
 	"encoding/json"
-	"github.com/parley-exchange/parley/tlog"
 	"strconv"
 	"time"
+
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // Media types of TAXII 2.1 (section 1.6.8.1).
@@ -263,7 +264,7 @@ func ParseTimestamp(s string) (time.Time, error) {
 type timestampError struct{ s string }
 
 func (e *timestampError) Error() string {
-	return "invalid timestamp " + strconv.Quote(e.s) + ": want RFC 3339 in UTC, such as 2026-01-02T15:04:05.123Z"
+	return "invalid timestamp " + strconv.Quote(truncate(e.s)) + ": want RFC 3339 in UTC, such as 2026-01-02T15:04:05.123Z"
 }
 
 // validTimestamp checks the shape YYYY-MM-DDTHH:MM:SS[.f+]Z, which is

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
@@ -201,17 +203,17 @@ func (b backend) Collection(ctx context.Context, p taxii.Principal, id string) (
 	return toTAXII(c, p.MemberID, signer), nil
 }
 
-// Objects implements [taxii.Backend]. The cursor is the decimal store
-// sequence number of the last item returned: stateless, valid on any
-// replica and after restarts, and since sequence numbers only grow, paging
-// neither skips nor repeats while others add objects.
+// Objects implements [taxii.Backend]. The cursor ([formatCursor]) is the
+// date_added of the last item returned, in the collection: stateless,
+// valid on any replica and after restarts, and since date_added grows
+// strictly with the order of addition, paging neither skips nor repeats
+// while others add objects.
 //
 // A request with both next and added_after applies both: versions after
 // the cursor and added after added_after. Clients such as OpenCTI's TAXII
 // ingester send the previous page's X-TAXII-Date-Added-Last as added_after
-// together with next; since date_added grows strictly with the sequence
-// number, both select the same versions and the pages still cover the
-// collection exactly once (TestOpenCTIIngesterReplay).
+// together with next; both then select the same versions and the pages
+// still cover the collection exactly once (TestOpenCTIIngesterReplay).
 func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID string, q taxii.Query) (taxii.Page, error) {
 	c, err := b.visible(ctx, p, collectionID)
 	if err != nil {
@@ -226,11 +228,13 @@ func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID st
 		MaxBytes: q.MaxBytes, OmitRaw: q.WithoutObjects,
 	}
 	if q.Next != "" {
-		after, err := parseCursor(q.Next)
+		after, err := parseCursor(c.ID, q.Next)
 		if err != nil {
 			return taxii.Page{}, err
 		}
-		sq.After = after
+		if after.After(sq.AddedAfter) {
+			sq.AddedAfter = after
+		}
 	}
 	sq.Versions = versionSelectors(q.Versions)
 	page, err := b.n.store.Objects(ctx, sq)
@@ -257,7 +261,7 @@ func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID st
 		}
 	}
 	if page.More && len(page.Objects) > 0 {
-		out.Next = formatCursor(page.Objects[len(page.Objects)-1].Seq)
+		out.Next = formatCursor(c.ID, page.Objects[len(page.Objects)-1].DateAdded)
 	}
 	return out, nil
 }
@@ -279,14 +283,44 @@ func versionSelectors(v taxii.VersionMatch) []store.VersionSelector {
 	return sel
 }
 
-func formatCursor(seq int64) string { return strconv.FormatInt(seq, 10) }
+// formatCursor is the TAXII next cursor of a page of the collection whose
+// last version was added at added: 22 characters of base64url holding
+// the first 8 bytes of the SHA-256 of the collection's id and added in
+// microseconds since 1970 (8 bytes, big-endian).
+//
+// The position is the collection's own: the date_added of that version,
+// which grows strictly with the order of addition (store.Object) and
+// which the page's X-TAXII-Date-Added-Last header shows anyway. It was
+// the store's sequence number, counted over every collection: the
+// difference of two cursors of a member's pages told how many versions
+// others had added meanwhile where the member can't read
+// (TestCursorRevealsNothingHidden), and a member who sent made-up cursors
+// could find the number of each version it reads. A cursor of one
+// collection is refused in another (400): it would select by a time
+// unrelated to that collection's pages, which a client never means.
+func formatCursor(collection string, added time.Time) string {
+	var b [cursorLen]byte
+	h := sha256.Sum256([]byte(collection))
+	copy(b[:8], h[:8])
+	binary.BigEndian.PutUint64(b[8:], uint64(added.UnixMicro()))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
 
-func parseCursor(s string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || formatCursor(n) != s {
-		return 0, taxii.BadRequest("next %q is not a cursor this server issued", truncate(s, 40))
+const cursorLen = 16
+
+// parseCursor returns the date_added of a cursor [formatCursor] issued for
+// collection; anything else (a cursor of another collection, or of an
+// earlier version of Parley, which was a number) is a 400.
+func parseCursor(collection, s string) (time.Time, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != cursorLen || base64.RawURLEncoding.EncodeToString(b) != s || int64(binary.BigEndian.Uint64(b[8:])) < 0 {
+		return time.Time{}, taxii.BadRequest("next %q is not a cursor this server issued (a cursor of an earlier version of the server no longer pages: start again, with added_after)", truncate(s, 40))
 	}
-	return n, nil
+	t := time.UnixMicro(int64(binary.BigEndian.Uint64(b[8:]))).UTC()
+	if formatCursor(collection, t) != s {
+		return time.Time{}, taxii.BadRequest("next %q is a cursor of another collection", truncate(s, 40))
+	}
+	return t, nil
 }
 
 func truncate(s string, n int) string {
@@ -518,6 +552,28 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 		// meanwhile doesn't let these objects into the log after it.
 		CheckSubmitter: true, Key: m.PublicKey}
 	creators := map[string]string{} // created_by_ref: the member's name, "" for none
+	// Another member is named in a failure only to a submitter shown it
+	// in the member lists (store.ListedMembers): a feed's or a peer's
+	// member, whose id is in clear in the log, is "another member" to
+	// those who may not read the collection it fills. Read once, at the
+	// first such failure.
+	var listed map[string]bool
+	nameOf := func(other store.Member) (string, error) {
+		if listed == nil {
+			ms, err := n.listedMembers(ctx, m)
+			if err != nil {
+				return "", err
+			}
+			listed = map[string]bool{}
+			for _, l := range ms {
+				listed[l.ID] = true
+			}
+		}
+		if listed[other.ID] {
+			return "the member " + other.Name, nil
+		}
+		return "another member", nil
+	}
 	for i := range results {
 		r := &results[i]
 		if r.fail == nil && r.item.Object.Type == "identity" && r.item.Object.ID != m.ID {
@@ -528,8 +584,12 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			// own identity object on this node.
 			switch other, err := n.store.Member(ctx, r.item.Object.ID); {
 			case err == nil:
+				who, err := nameOf(other)
+				if err != nil {
+					return store.Status{}, err
+				}
 				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
-					"this id is the identity of the member %s: only that member may share objects with it", other.Name)}
+					"this id is the identity of %s: only that member may share objects with it", who)}
 			case !errors.Is(err, store.ErrNotFound):
 				return store.Status{}, err
 			}
@@ -550,7 +610,9 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			if !seen {
 				switch other, err := n.store.Member(ctx, r.createdBy); {
 				case err == nil:
-					name = other.Name
+					if name, err = nameOf(other); err != nil {
+						return store.Status{}, err
+					}
 				case !errors.Is(err, store.ErrNotFound):
 					return store.Status{}, err
 				}
@@ -558,7 +620,7 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			}
 			if name != "" {
 				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
-					"created_by_ref names the member %s of this node: only that member may share objects in its name (signed)", name)}
+					"created_by_ref names %s of this node: only that member may share objects in its name (signed)", name)}
 			}
 		}
 		if r.fail != nil {

@@ -379,14 +379,30 @@ func BenchmarkPage(b *testing.B) {
 			b.Fatal(resp.Status)
 		}
 	}
-	// Seqs of the collection start after the rows of other tests; the
-	// node's cursor is the seq, so a random cursor is a random position.
+	// Seqs of the collection start after the rows of other tests; a
+	// random seq is a random position.
 	var first int64
 	if err := r.QueryRow(`SELECT min(seq) FROM objects WHERE collection = ?`, coll).Scan(&first); err != nil {
 		b.Fatal(err)
 	}
 	pos := func() int64 { return first + int64(mrand.IntN(n-101)) }
-	httpPage := func() { get(fmt.Sprintf("%s/api/collections/%s/objects/?limit=100&next=%d", bn.url, coll, pos())) }
+	// The node's cursor is a version's date_added: those of random
+	// positions, looked up before the timing.
+	cursors := make([]string, 256)
+	for i := range cursors {
+		var added string
+		if err := r.QueryRow(`SELECT date_added FROM objects WHERE seq = ?`, pos()).Scan(&added); err != nil {
+			b.Fatal(err)
+		}
+		at, err := time.Parse(time.RFC3339Nano, added)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cursors[i] = formatCursor(coll, at)
+	}
+	httpPage := func() {
+		get(fmt.Sprintf("%s/api/collections/%s/objects/?limit=100&next=%s", bn.url, coll, cursors[mrand.IntN(len(cursors))]))
+	}
 	storePage := func() {
 		p, err := st.Objects(ctx, store.Query{Collection: coll, Limit: 100, After: pos()})
 		if err != nil || len(p.Objects) != 100 {

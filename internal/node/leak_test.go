@@ -513,9 +513,12 @@ func TestLogObjectsReadsOnlyReadable(t *testing.T) {
 // indicator, an observable, an opinion on the indicator and a private set;
 // alice asks about each of them, and about an unused id of each kind,
 // through the TAXII API, the node's own routes and the web UI. Every row
-// of the route table, every page of the web UI and every node path that
+// of the route table, every TAXII endpoint under the API root's one row
+// ([taxii.Endpoints]), every page of the web UI and every node path that
 // the UI's GET /ui/api/ forwards to is either probed or listed as taking
 // no id that could be hidden, so that a new route can't be forgotten.
+// The API's requests are asked with HEAD too, and again without a token
+// and with an unknown one, whose answers must not differ either.
 func TestHiddenAndAbsentAlike(t *testing.T) {
 	var calls *storeCalls
 	tn := newTestNodeOver(t, func(st store.Store) store.Store {
@@ -581,8 +584,12 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 
 	// An unused id of each kind, as long as the hidden one.
 	unusedC := "0f0e0d0c-0b0a-4909-8807-060504030201"
-	hidden := map[string]string{"{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{W}": gone.ID, "{T}": st.ID, "{VAL}": value, "{PDQ}": pdqHash, "{SHA}": sha}
-	absent := map[string]string{"{C}": unusedC, "{I}": unusedI, "{D}": unusedD, "{O}": unusedO,
+	// A cursor of the hidden collection, and one made the same way for
+	// the unused id (a member who can't read the collection can't get
+	// the first, but may make up either).
+	at := time.Date(2026, 3, 3, 3, 3, 3, 0, time.UTC)
+	hidden := map[string]string{"{N}": formatCursor(tn.private, at), "{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{W}": gone.ID, "{T}": st.ID, "{VAL}": value, "{PDQ}": pdqHash, "{SHA}": sha}
+	absent := map[string]string{"{N}": formatCursor(unusedC, at), "{C}": unusedC, "{I}": unusedI, "{D}": unusedD, "{O}": unusedO,
 		"{S}": set.ID[:len(set.ID)-12] + "0123456789ab", "{W}": gone.ID[:len(gone.ID)-12] + "ba9876543210",
 		"{T}": st.ID[:len(st.ID)-12] + "0123456789ab", "{VAL}": unusedValue, "{PDQ}": unusedPDQ, "{SHA}": unusedSHA}
 	for k, v := range hidden {
@@ -595,6 +602,9 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"GET", "/api/collections/{C}/", ""},
 		{"GET", "/api/collections/{C}/objects/", ""},
 		{"GET", "/api/collections/{C}/objects/?next=1", ""},
+		{"GET", "/api/collections/{C}/objects/?next={N}", ""},
+		{"GET", "/api/collections/{C}/manifest/?next={N}", ""},
+		{"HEAD", "/api/collections/{C}/objects/?next={N}", ""},
 		{"GET", "/api/collections/{C}/objects/{I}/", ""},
 		{"GET", "/api/collections/{C}/objects/{I}/versions/", ""},
 		{"GET", "/api/collections/{C}/manifest/", ""},
@@ -677,6 +687,27 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	for _, rt := range routes {
 		if !probed[rt.Pattern] && !noID[rt.Pattern] {
 			t.Errorf("route %q: no request of this test asks it about a hidden id; add one, or list it as taking none", rt.Pattern)
+		}
+	}
+	// The TAXII API root is one row of the table, but many endpoints:
+	// each is probed too, or takes no id.
+	taxiiNoID := map[string]bool{"discovery": true, "api-root": true, "collections": true}
+	taxiiProbed := map[string]bool{}
+	for _, r := range api {
+		p, _, _ := strings.Cut(r.path, "?")
+		if ep, ok := taxii.EndpointPattern("", p); ok {
+			taxiiProbed[ep] = true
+		}
+	}
+	for _, ep := range taxii.Endpoints() {
+		if !taxiiProbed[ep] && !taxiiNoID[ep] {
+			t.Errorf("TAXII endpoint %q: no request of this test asks it about a hidden id; add one, or list it as taking none", ep)
+		}
+	}
+	// HEAD is served wherever GET is, and answers with GET's headers.
+	for _, r := range slices.Clone(api) {
+		if r.method == http.MethodGet {
+			api = append(api, req{http.MethodHead, r.path, ""})
 		}
 	}
 	// The same for the web UI's own routes, all behind the table's one
@@ -810,6 +841,9 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		}
 	}
 	check(http.DefaultClient, tn.alice.Token, api)
+	// So are a client's without a token, or with a token nobody has.
+	check(http.DefaultClient, "", api)
+	check(http.DefaultClient, "parley_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", api)
 	aliceUI := uiLogin(t, tn.URL, tn.alice)
 	resp, err := aliceUI.Get(tn.URL + "/ui/")
 	if err != nil {
@@ -962,6 +996,12 @@ func TestLogKeysOddMemberNames(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(body, "no member id") {
 			t.Errorf("GET /log/keys%s: %d %s; want 400 naming the member", q, code, body)
 		}
+	}
+	// A long one is quoted in part only: the answer is no echo of
+	// kilobytes of the client's choosing.
+	long := strings.Repeat("A", 4000) + " <b>"
+	if code, body := rawGet(t, tn.URL+"/log/keys?member="+url.QueryEscape(long), tn.alice.Token); code != http.StatusBadRequest || len(body) > 400 || strings.Contains(body, "<b>") {
+		t.Errorf("GET /log/keys?member=(4,000 bytes): %d, %d bytes: %.300s", code, len(body), body)
 	}
 	code, body := rawGet(t, tn.URL+"/log/keys?member="+tn.alice.ID+"&member="+tn.alice.ID, tn.alice.Token)
 	var r tlog.KeysResponse

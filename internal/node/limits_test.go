@@ -523,6 +523,7 @@ func readAllDiscarding(tb testing.TB, ln *limitNode, m testMember, logClients, t
 		return w, nil
 	}
 	nextRE := regexp.MustCompile(`"next":"?(\d+)"?`)
+	cursorRE := regexp.MustCompile(`"next":"([A-Za-z0-9_-]+)"`) // a TAXII cursor
 	var received atomic.Int64
 	errs := make(chan error, logClients+taxiiClients)
 	for range logClients {
@@ -565,7 +566,7 @@ func readAllDiscarding(tb testing.TB, ln *limitNode, m testMember, logClients, t
 				if !bytes.HasPrefix(w.head, []byte(`{"more":true`)) {
 					break
 				}
-				mm := nextRE.FindSubmatch(w.head)
+				mm := cursorRE.FindSubmatch(w.head)
 				if mm == nil {
 					errs <- fmt.Errorf("TAXII page with more and no next: %s", w.head)
 					return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -264,7 +265,7 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 	// the client's mistake, answered 400 before anything is read.
 	for _, m := range members {
 		if m == "" || strings.ContainsFunc(m, func(r rune) bool { return r <= ' ' }) {
-			respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("member %q is no member id: an id is never empty and has no spaces or control characters", m)))
+			respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("member %q is no member id: an id is never empty and has no spaces or control characters", untrusted.Text(m, 64))))
 			return
 		}
 	}

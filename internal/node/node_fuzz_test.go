@@ -6,21 +6,26 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzParseCursor: a cursor is accepted only if it is exactly what
-// formatCursor would have issued, and then it round-trips.
+// formatCursor would have issued for the collection, and then it
+// round-trips.
 func FuzzParseCursor(f *testing.F) {
+	const coll = "0f0e0d0c-0b0a-4909-8807-060504030201"
+	f.Add(formatCursor(coll, time.Date(2026, 5, 5, 5, 5, 5, 123456000, time.UTC)))
+	f.Add(formatCursor("another", time.Date(2026, 5, 5, 5, 5, 5, 123456000, time.UTC)))
 	for _, s := range []string{"0", "17", "9223372036854775807", "-1", "007", "1e3", "", " 1", "18446744073709551616"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseCursor(s)
+		at, err := parseCursor(coll, s)
 		if err != nil {
 			return
 		}
-		if n < 0 || formatCursor(n) != s {
-			t.Fatalf("parseCursor(%q) = %d, which formats as %q", s, n, formatCursor(n))
+		if at.Before(time.Unix(0, 0)) || formatCursor(coll, at) != s {
+			t.Fatalf("parseCursor(%q) = %s, which formats as %q", s, at, formatCursor(coll, at))
 		}
 	})
 }
