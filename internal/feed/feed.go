@@ -997,11 +997,14 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 }
 
 // RunRounds is [Run], its rounds held under r's leases ([PollRound]).
-// Rounds of different feeds run side by side, at most r.Concurrency at
-// once, and never two of one feed; a listing waits for the rounds it
-// started for at most maxRoundTime (a minute), so that a feed whose
-// server trickles a large page (which is let finish, see requestTimeout)
-// holds only its own slot, not the node's other feeds. At
+// Rounds of different feeds run side by side, and never two of one feed;
+// at most r.Concurrency rounds started within the last maxRoundTime (a
+// minute) run at once. A round that runs longer (a server that trickles
+// a large page, which is let finish, see requestTimeout) goes on but
+// gives its slot back, and a listing waits for the rounds it started for
+// at most maxRoundTime: however many servers drip (one round each at
+// most), a due feed's round starts within two maxRoundTime and a tick of
+// the listing that finds it due. At
 // each tick, before any round starts, the rounds whose lease has expired
 // (their process killed, crashed or paused past it) count as failed
 // ([Interrupted]); a feed whose round another process runs (a front end
@@ -1091,10 +1094,17 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 			running.start(f.Name)
 			started++
 			rounds.Add(1)
+			// A round gives its slot back once it has run for
+			// maxRoundTime, though it goes on (a page that keeps coming
+			// is let finish): rounds that dripping servers keep running
+			// then hold no slot, and the feeds behind them get one.
+			release := sync.OnceFunc(func() { <-slots })
+			overtime := time.AfterFunc(maxRoundTime, release)
 			go func(f Feed) {
 				defer func() {
+					overtime.Stop()
 					running.end(f.Name)
-					<-slots
+					release()
 					rounds.Done()
 					batch <- struct{}{}
 				}()
