@@ -1112,6 +1112,19 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 				if errors.Is(err, ErrBusy) {
 					return // another process claimed it since the list
 				}
+				// A feed stopped during its round (its member removed,
+				// whose stop couldn't be recorded then, as the round
+				// held the feed) has it recorded now, not at its next
+				// round, backed off after this one's failure.
+				if ctx.Err() == nil {
+					if reason := stopped(ctx, sink, f, logf); reason != "" {
+						logf("feed stopped", "feed", f.Name, "reason", reason)
+						if err := recordStop(ctx, st, &polled, now, reason, r); ctx.Err() == nil && err != nil {
+							logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
+						}
+						return
+					}
+				}
 				if err != nil && ctx.Err() == nil {
 					logf("feed poll failed", "feed", f.Name, "err", err)
 					// At least the interval, also when the store couldn't
@@ -1195,6 +1208,15 @@ func (r *runningRounds) setNotBefore(name string, t time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.after[name] = t
+}
+
+// RecordStop saves why f is stopped (reason) as its LastError, at once,
+// as [RunRounds] does at the feed's next round: see recordStop. The node
+// calls it when the feed's member is revoked or removed. A feed whose
+// round runs now (under another claim) is left to that round's runner,
+// which records the stop when the round ends.
+func RecordStop(ctx context.Context, st Store, f Feed, now func() time.Time, reason string, r Rounds) error {
+	return recordStop(ctx, st, &f, now, reason, r.withDefaults())
 }
 
 // recordStop saves why f is stopped as its LastError. It is no failed

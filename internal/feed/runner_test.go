@@ -303,3 +303,76 @@ func TestRunEndedRoundNotRestartedFromStaleListing(t *testing.T) {
 		t.Errorf("the server was asked %d times: the round that ended during a listing was started again from it, before the feed's interval", asked)
 	}
 }
+
+// stopSink is a sink, a feed.Stopper, whose feeds are stopped once stop
+// is closed.
+type stopSink struct {
+	*signalSink
+	stop chan struct{}
+}
+
+func (s *stopSink) Stopped(ctx context.Context, f feed.Feed) (string, error) {
+	select {
+	case <-s.stop:
+		return "stopped: its member was removed", nil
+	default:
+		return "", nil
+	}
+}
+
+// TestRunRecordsStopAfterRound: a feed stopped while its round runs
+// (its member removed meanwhile: the stop couldn't be recorded then, the
+// round held the feed) has its stop recorded as the round ends, not at
+// its next round, an interval (or a backoff) later.
+func TestRunRecordsStopAfterRound(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{})
+	var once sync.Once
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+		w.Write([]byte(`{"more":false,"objects":[]}`))
+	}))
+	defer hs.Close()
+	base := newStore(t, hs.URL)
+	st := &listedStore{Store: base, listed: make(chan struct{})}
+	sk := &stopSink{signalSink: &signalSink{sink: sink{stored: map[string]int{}}, got: make(chan struct{}, 1)}, stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := func() time.Time { return epoch }
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, feed.Rounds{Owner: "fe/1/me"}, func(string, ...any) {})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	timeout := time.After(20 * time.Second)
+	select {
+	case <-arrived:
+	case <-timeout:
+		t.Fatal("the round didn't ask the server")
+	}
+	close(sk.stop)
+	close(release)
+	for {
+		f := storedFeed(t, base)
+		if f.RoundStarted.IsZero() && f.LastError != "" {
+			if f.LastError != "stopped: its member was removed" {
+				t.Fatalf("after the round: %+v", f.FeedPosition)
+			}
+			return
+		}
+		select {
+		case <-st.listed:
+		case <-timeout:
+			t.Fatalf("the stop wasn't recorded after the round: %+v", f.FeedPosition)
+		}
+	}
+}
