@@ -313,6 +313,13 @@ var ErrBusy = errors.New("another process runs a round of the feed")
 // stopped, and it wrote nothing after that.
 var ErrLeaseLost = errors.New("the round's lease expired and another process took the feed over")
 
+// ErrStopped is the cause of a round's context when the feed was stopped
+// (its member revoked or removed) while the round ran: the round ends at
+// its next heartbeat, however slowly its server sends, as a round the
+// node's shutdown ends (no failure counted), and [RunRounds] records the
+// stop.
+var ErrStopped = errors.New("the feed was stopped during the round")
+
 // Rounds says how the rounds of one process hold their feeds: of several
 // processes on one store, one runs a feed's round at a time (it claims
 // the feed, [store.Feeds.ClaimFeedRound]), and it renews the round's
@@ -406,7 +413,7 @@ func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	meter := &slowlink.Meter{Now: now}
-	defer heartbeat(ctx, cancel, st, f.Name, lease, r, now, meter)()
+	defer heartbeat(ctx, cancel, st, sink, f, lease, r, now, meter)()
 	defer func() {
 		// What the caller gets is a position, not a round's write;
 		// the lease and transfer went with the mark.
@@ -800,15 +807,24 @@ func endRound(ctx context.Context, st Store, name string, l store.RoundLease) {
 	}
 }
 
-// heartbeat renews the lease l of the round of feed name every
+// heartbeat renews the lease l of the round of feed f every
 // r.Heartbeat, with the bytes meter counts, until the function it returns
 // is called. A renewal that finds the round taken over cancels the round
 // with [ErrLeaseLost]; a failed one is retried at the next beat (the
-// lease lasts several).
-func heartbeat(ctx context.Context, cancel context.CancelCauseFunc, st Store, name string, l store.RoundLease, r Rounds, now func() time.Time, meter *slowlink.Meter) (stop func()) {
+// lease lasts several). A beat at which sink, a [Stopper], says f is
+// stopped cancels the round with [ErrStopped].
+func heartbeat(ctx context.Context, cancel context.CancelCauseFunc, st Store, sink Sink, f Feed, l store.RoundLease, r Rounds, now func() time.Time, meter *slowlink.Meter) (stop func()) {
 	return store.KeepRound(ctx, l, r.Heartbeat, r.Lease, now,
 		func(ctx context.Context, l store.RoundLease) (bool, error) {
-			return st.RenewFeedRound(ctx, name, l, meter.Last(), meter.Bytes())
+			ok, err := st.RenewFeedRound(ctx, f.Name, l, meter.Last(), meter.Bytes())
+			// A feed stopped during its round (its member removed)
+			// ends the round at this beat, as a shutdown does (its
+			// mark cleared, no failure); RunRounds then records the
+			// stop.
+			if ok && err == nil && stopped(ctx, sink, f, func(string, ...any) {}) != "" {
+				cancel(ErrStopped)
+			}
+			return ok, err
 		},
 		func(error) {},
 		func() { cancel(ErrLeaseLost) })

@@ -376,3 +376,49 @@ func TestRunRecordsStopAfterRound(t *testing.T) {
 		}
 	}
 }
+
+// TestRunStoppedFeedEndsItsDrippingRound: a feed stopped (its member
+// removed) while its server drips a page had that round go on for as
+// long as the server kept dripping (hours), its status "running", the
+// server still asked. The round ends at its next heartbeat, counted as
+// no failure, and the stop is recorded.
+func TestRunStoppedFeedEndsItsDrippingRound(t *testing.T) {
+	defer feed.SetStallTimeout(time.Hour, 1)()
+	dripping := make(chan struct{}, 1)
+	hs := dripServer(t, dripping)
+	base := newStore(t, hs.URL)
+	st := &listedStore{Store: base, listed: make(chan struct{})}
+	sk := &stopSink{signalSink: &signalSink{sink: sink{stored: map[string]int{}}, got: make(chan struct{}, 1)}, stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := func() time.Time { return epoch }
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, feed.Rounds{Owner: "fe/1/me", Heartbeat: 10 * time.Millisecond, Lease: time.Minute}, func(string, ...any) {})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	timeout := time.After(20 * time.Second)
+	select {
+	case <-dripping:
+	case <-timeout:
+		t.Fatal("the round didn't ask the server")
+	}
+	close(sk.stop)
+	for {
+		f := storedFeed(t, base)
+		if f.RoundStarted.IsZero() && f.LastError != "" {
+			if f.LastError != "stopped: its member was removed" || f.Failures != 0 {
+				t.Fatalf("after the stop: %+v", f.FeedPosition)
+			}
+			return
+		}
+		select {
+		case <-st.listed:
+		case <-timeout:
+			t.Fatalf("the stopped feed's dripping round went on: %+v", f.FeedPosition)
+		}
+	}
+}

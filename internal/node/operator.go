@@ -111,9 +111,8 @@ func (n *Node) stopFollowersOf(ctx context.Context, member string) error {
 // stopPeersOf does for peers: the feed's runner would record it only at
 // the feed's next round (which may be a backed-off one, hours later),
 // and until then the feed's last_error was its last round's. A round
-// running meanwhile (in parley serve) keeps the feed; its runner records
-// the stop when the round ends, its pages refused (the member may write
-// nowhere any more).
+// running meanwhile (in parley serve) keeps the feed: it ends at its next
+// heartbeat (feed.ErrStopped), and its runner records the stop then.
 func (n *Node) stopFeedsOf(ctx context.Context, member string) error {
 	fs, err := n.FeedStore().Feeds(ctx)
 	if err != nil {
