@@ -138,8 +138,9 @@ const MaxPagesPerRound = 10000
 // hold a slot of [Run] for 10,000 pages (hours, or days). A round cut
 // short is due again at once (see [Due]), after the other feeds that are
 // due. It is also how long [RunRounds] waits for the rounds of one
-// listing before it lists again: a round still running then goes on by
-// itself, and holds none of the other feeds. A variable for tests.
+// listing before it lists again, and how long a round holds one of its
+// slots: a round still running then goes on by itself, and holds none
+// of the other feeds. A variable for tests.
 var maxRoundTime = time.Minute
 
 // requestTimeout bounds the wait for the response of a request to a
