@@ -178,7 +178,16 @@ func TestFeedStoppedAtOnceByMemberRemoval(t *testing.T) {
 	for _, how := range []string{"removed", "revoked"} {
 		t.Run(how, func(t *testing.T) {
 			ctx := context.Background()
-			n := newTestNode(t)
+			// A node that doesn't serve: no round of its feeds runs.
+			dir := t.TempDir()
+			if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+				t.Fatal(err)
+			}
+			n, err := Open(ctx, dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
 			f, err := n.AddFeed(ctx, FeedSpec{Name: "gone", URL: "https://feeds.example/taxii2/", Collection: "c", Into: "from-gone"})
 			if err != nil {
 				t.Fatal(err)
