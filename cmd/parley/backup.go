@@ -51,7 +51,13 @@ restore again. A store there that can't be read is said, not checked.
 Restore names on stderr each file the restored node will read and send
 to another server (a feed's token or password file, a peer's token
 file), with that server: the backup, not you, names them, so check them
-before the node serves.
+before the node serves. With --force it also names, before replacing
+DIR/config.json, every setting of the backup's config.json that differs
+from the node's (listen, public_url, witnesses, store, limits...), with
+both values. A backup whose config.json names a store other than its own
+SQLite one (a PostgreSQL URL) is refused. The rollback check reads the
+store DIR/config.json names (DIR/parley.db, or the PostgreSQL database of
+a migrated node).
 
 After a restore the node's log is consistent with every checkpoint it
 signed up to the backup. It is NOT consistent with checkpoints signed
@@ -162,7 +168,15 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		}
 		return first
 	}
-	rep, err := node.Restore(ctx, *from, *dir, node.RestoreOptions{Force: *force, KeyFile: *keyFile, Seen: notes, CheckSeen: checkSeen})
+	// Before --force replaces the node's config.json: each setting the
+	// backup's changes (the backup's text, not the operator's).
+	showChanges := func(cs []node.ConfigChange) {
+		for _, ch := range cs {
+			fmt.Fprintf(c.stderr, "parley: note: the backup's config.json changes %s from %s to %s\n",
+				untrusted.Text(ch.Field, 64), configValue(ch.Current), configValue(ch.Restored))
+		}
+	}
+	rep, err := node.Restore(ctx, *from, *dir, node.RestoreOptions{Force: *force, KeyFile: *keyFile, Seen: notes, CheckSeen: checkSeen, ConfigChanges: showChanges})
 	var seenChanged *exitError
 	switch {
 	case errors.As(err, &seenChanged):
@@ -208,6 +222,15 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stderr, "parley: warning: no --seen file given, so restore could not check what members saw: if any saw a checkpoint newer than this backup (size %d), the restored log forks from it; collect their seen files and run restore again with --seen to be sure\n", rep.Checkpoint.Size)
 	}
 	return nil
+}
+
+// configValue shows a config.json value as restore's notes do: its JSON
+// through untrusted.Text, "(unset)" for none.
+func configValue(v string) string {
+	if v == "" {
+		return "(unset)"
+	}
+	return untrusted.Text(v, 512)
 }
 
 // configFile is a file config.json names, by its field.

@@ -138,8 +138,9 @@ const MaxPagesPerRound = 10000
 // hold a slot of [Run] for 10,000 pages (hours, or days). A round cut
 // short is due again at once (see [Due]), after the other feeds that are
 // due. It is also how long [RunRounds] waits for the rounds of one
-// listing before it lists again: a round still running then goes on by
-// itself, and holds none of the other feeds. A variable for tests.
+// listing before it lists again, and how long a round holds one of its
+// slots: a round still running then goes on by itself, and holds none
+// of the other feeds. A variable for tests.
 var maxRoundTime = time.Minute
 
 // requestTimeout bounds the wait for the response of a request to a
@@ -313,6 +314,13 @@ var ErrBusy = errors.New("another process runs a round of the feed")
 // stopped, and it wrote nothing after that.
 var ErrLeaseLost = errors.New("the round's lease expired and another process took the feed over")
 
+// ErrStopped is the cause of a round's context when the feed was stopped
+// (its member revoked or removed) while the round ran: the round ends at
+// its next heartbeat, however slowly its server sends, as a round the
+// node's shutdown ends (no failure counted), and [RunRounds] records the
+// stop.
+var ErrStopped = errors.New("the feed was stopped during the round")
+
 // Rounds says how the rounds of one process hold their feeds: of several
 // processes on one store, one runs a feed's round at a time (it claims
 // the feed, [store.Feeds.ClaimFeedRound]), and it renews the round's
@@ -406,7 +414,7 @@ func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	meter := &slowlink.Meter{Now: now}
-	defer heartbeat(ctx, cancel, st, f.Name, lease, r, now, meter)()
+	defer heartbeat(ctx, cancel, st, sink, f, lease, r, now, meter)()
 	defer func() {
 		// What the caller gets is a position, not a round's write;
 		// the lease and transfer went with the mark.
@@ -800,15 +808,24 @@ func endRound(ctx context.Context, st Store, name string, l store.RoundLease) {
 	}
 }
 
-// heartbeat renews the lease l of the round of feed name every
+// heartbeat renews the lease l of the round of feed f every
 // r.Heartbeat, with the bytes meter counts, until the function it returns
 // is called. A renewal that finds the round taken over cancels the round
 // with [ErrLeaseLost]; a failed one is retried at the next beat (the
-// lease lasts several).
-func heartbeat(ctx context.Context, cancel context.CancelCauseFunc, st Store, name string, l store.RoundLease, r Rounds, now func() time.Time, meter *slowlink.Meter) (stop func()) {
+// lease lasts several). A beat at which sink, a [Stopper], says f is
+// stopped cancels the round with [ErrStopped].
+func heartbeat(ctx context.Context, cancel context.CancelCauseFunc, st Store, sink Sink, f Feed, l store.RoundLease, r Rounds, now func() time.Time, meter *slowlink.Meter) (stop func()) {
 	return store.KeepRound(ctx, l, r.Heartbeat, r.Lease, now,
 		func(ctx context.Context, l store.RoundLease) (bool, error) {
-			return st.RenewFeedRound(ctx, name, l, meter.Last(), meter.Bytes())
+			ok, err := st.RenewFeedRound(ctx, f.Name, l, meter.Last(), meter.Bytes())
+			// A feed stopped during its round (its member removed)
+			// ends the round at this beat, as a shutdown does (its
+			// mark cleared, no failure); RunRounds then records the
+			// stop.
+			if ok && err == nil && stopped(ctx, sink, f, func(string, ...any) {}) != "" {
+				cancel(ErrStopped)
+			}
+			return ok, err
 		},
 		func(error) {},
 		func() { cancel(ErrLeaseLost) })
@@ -997,11 +1014,14 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 }
 
 // RunRounds is [Run], its rounds held under r's leases ([PollRound]).
-// Rounds of different feeds run side by side, at most r.Concurrency at
-// once, and never two of one feed; a listing waits for the rounds it
-// started for at most maxRoundTime (a minute), so that a feed whose
-// server trickles a large page (which is let finish, see requestTimeout)
-// holds only its own slot, not the node's other feeds. At
+// Rounds of different feeds run side by side, and never two of one feed;
+// at most r.Concurrency rounds started within the last maxRoundTime (a
+// minute) run at once. A round that runs longer (a server that trickles
+// a large page, which is let finish, see requestTimeout) goes on but
+// gives its slot back, and a listing waits for the rounds it started for
+// at most maxRoundTime: however many servers drip (one round each at
+// most), a due feed's round starts within two maxRoundTime and a tick of
+// the listing that finds it due. At
 // each tick, before any round starts, the rounds whose lease has expired
 // (their process killed, crashed or paused past it) count as failed
 // ([Interrupted]); a feed whose round another process runs (a front end
@@ -1091,16 +1111,36 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 			running.start(f.Name)
 			started++
 			rounds.Add(1)
+			// A round gives its slot back once it has run for
+			// maxRoundTime, though it goes on (a page that keeps coming
+			// is let finish): rounds that dripping servers keep running
+			// then hold no slot, and the feeds behind them get one.
+			release := sync.OnceFunc(func() { <-slots })
+			overtime := time.AfterFunc(maxRoundTime, release)
 			go func(f Feed) {
 				defer func() {
+					overtime.Stop()
 					running.end(f.Name)
-					<-slots
+					release()
 					rounds.Done()
 					batch <- struct{}{}
 				}()
 				polled, err := PollRound(ctx, st, sink, f, now, nil, r)
 				if errors.Is(err, ErrBusy) {
 					return // another process claimed it since the list
+				}
+				// A feed stopped during its round (its member removed,
+				// whose stop couldn't be recorded then, as the round
+				// held the feed) has it recorded now, not at its next
+				// round, backed off after this one's failure.
+				if ctx.Err() == nil {
+					if reason := stopped(ctx, sink, f, logf); reason != "" {
+						logf("feed stopped", "feed", f.Name, "reason", reason)
+						if err := recordStop(ctx, st, &polled, now, reason, r); ctx.Err() == nil && err != nil {
+							logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
+						}
+						return
+					}
 				}
 				if err != nil && ctx.Err() == nil {
 					logf("feed poll failed", "feed", f.Name, "err", err)
@@ -1185,6 +1225,15 @@ func (r *runningRounds) setNotBefore(name string, t time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.after[name] = t
+}
+
+// RecordStop saves why f is stopped (reason) as its LastError, at once,
+// as [RunRounds] does at the feed's next round: see recordStop. The node
+// calls it when the feed's member is revoked or removed. A feed whose
+// round runs now (under another claim) is left to that round's runner,
+// which records the stop when the round ends.
+func RecordStop(ctx context.Context, st Store, f Feed, now func() time.Time, reason string, r Rounds) error {
+	return recordStop(ctx, st, &f, now, reason, r.withDefaults())
 }
 
 // recordStop saves why f is stopped as its LastError. It is no failed

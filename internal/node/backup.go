@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -300,6 +302,23 @@ type RestoreOptions struct {
 	// the seen checkpoints that claim the key but don't verify, as
 	// every reader of a seen file does.
 	CheckSeen func(v note.Verifier) error
+	// ConfigChanges, when set, is called with the settings of the
+	// backup's config.json that differ from those of the config.json in
+	// dir (with Force; none without) once every check passed, before
+	// anything in dir is replaced: the caller shows them (the backup's
+	// text, through internal/untrusted) before the node's own
+	// configuration is gone.
+	ConfigChanges func([]ConfigChange)
+}
+
+// ConfigChange is a setting of config.json that a restore changes: the
+// backup's value differs from the replaced node's. Current and Restored
+// are the values as JSON ("" where the field is absent), the store's URL
+// without its password; Restored is the backup's text, an attacker's in
+// a crafted backup, to be shown with [untrusted.Text].
+type ConfigChange struct {
+	Field             string
+	Current, Restored string
 }
 
 // RestoreReport is what [Restore] checked.
@@ -322,6 +341,9 @@ type RestoreReport struct {
 	// Sends are the files of this machine that the restored node will
 	// read and send to other servers (see [RestoredSend]).
 	Sends []RestoredSend
+	// ConfigChanges are the settings of the backup's config.json that
+	// differ from the replaced node's (with Force), by field name.
+	ConfigChanges []ConfigChange
 }
 
 // RestoredSend is a file on the node's machine that a restored node reads
@@ -338,14 +360,9 @@ type RestoredSend struct {
 	File string
 }
 
-// restoredSends lists the feeds and peers of the store at path that send
-// a secret file ([RestoredSend]).
-func restoredSends(ctx context.Context, path string) ([]RestoredSend, error) {
-	st, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true, KeepModes: true})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't restore: %w", err)
-	}
-	defer st.Close()
+// restoredSends lists the feeds and peers of the staged store st that
+// send a secret file ([RestoredSend]).
+func restoredSends(ctx context.Context, st store.Store) ([]RestoredSend, error) {
 	var out []RestoredSend
 	feeds, err := st.Feeds(ctx)
 	if err != nil {
@@ -446,6 +463,11 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 	if err != nil {
 		return rep, err
 	}
+	if opts.Force {
+		if rep.ConfigChanges, err = configChanges(dir, stage); err != nil {
+			return rep, err
+		}
+	}
 	if opts.CheckSeen != nil {
 		if err := opts.CheckSeen(v); err != nil {
 			return rep, err
@@ -467,10 +489,28 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 			}
 		}
 	}
-	if err := auditRestored(ctx, stage, v, man, opts.Seen, own, &rep); err != nil {
-		return rep, err
+	// The staged copy is restore's own: opened once, as the node will
+	// open it (migrated to this version's schema, which a backup of an
+	// older version needs), but read once through, for the audit and
+	// the report of what the node will send where.
+	src, _, closeStore, err := openStoreAudit(ctx, stage, storeOptions{Existing: true, KeepModes: true, ReadOnce: true})
+	if err != nil {
+		// The file is the backup's (its SHA-256 matched): one that
+		// doesn't open as a store is a broken backup, not an I/O error.
+		// A newer version's store is said as such.
+		if errors.Is(err, store.ErrNewerSchema) {
+			return rep, err
+		}
+		return rep, fmt.Errorf("%w: the backup's %s doesn't open as a node's store: %v", ErrRestoreRefused, StoreFile, err)
 	}
-	if rep.Sends, err = restoredSends(ctx, filepath.Join(stage, StoreFile)); err != nil {
+	err = auditRestored(ctx, src, v, man, opts.Seen, own, &rep)
+	if err == nil {
+		rep.Sends, err = restoredSends(ctx, src.st)
+	}
+	if cerr := closeStore(); err == nil && cerr != nil {
+		err = fmt.Errorf("couldn't restore: %w", cerr)
+	}
+	if err != nil {
 		return rep, err
 	}
 	// A backup made before snapshots left the UI's sessions out may hold
@@ -478,10 +518,89 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 	if err := sqlite.DropUISessions(ctx, filepath.Join(stage, StoreFile)); err != nil {
 		return rep, fmt.Errorf("couldn't restore: %w", err)
 	}
+	if opts.ConfigChanges != nil && len(rep.ConfigChanges) > 0 {
+		opts.ConfigChanges(rep.ConfigChanges)
+	}
 	if err := moveRestored(stage, dir); err != nil {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// configChanges lists the top-level settings of the backup's config.json
+// (in stage) that differ from those of the config.json in dir, by field
+// name; none when dir holds none. A config.json in dir that can't be
+// read as JSON counts as empty: every setting of the backup's is then
+// listed.
+func configChanges(dir, stage string) ([]ConfigChange, error) {
+	cur, err := untrusted.ReadFile(filepath.Join(dir, ConfigFile), maxConfigSz)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read %s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	restored, err := untrusted.ReadFile(filepath.Join(stage, ConfigFile), maxConfigSz)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the backup's %s: %w", ConfigFile, err)
+	}
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal(cur, &a) != nil {
+		a = nil
+	}
+	if err := json.Unmarshal(restored, &b); err != nil {
+		return nil, fmt.Errorf("%w: the backup's %s: %v", ErrRestoreRefused, ConfigFile, err)
+	}
+	fields := map[string]bool{}
+	for k := range a {
+		fields[k] = true
+	}
+	for k := range b {
+		fields[k] = true
+	}
+	var out []ConfigChange
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		x, y := compactJSON(a[k]), compactJSON(b[k])
+		if x == y {
+			continue
+		}
+		if k == "store" {
+			x, y = redactStoreJSON(x), redactStoreJSON(y)
+		}
+		out = append(out, ConfigChange{Field: k, Current: x, Restored: y})
+	}
+	return out, nil
+}
+
+// compactJSON is v without insignificant spaces ("" for none).
+func compactJSON(v json.RawMessage) string {
+	if v == nil {
+		return ""
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, v) != nil {
+		return string(v)
+	}
+	return b.String()
+}
+
+// redactStoreJSON is the JSON string v, a store's URL, without its
+// password.
+func redactStoreJSON(v string) string {
+	var s string
+	if json.Unmarshal([]byte(v), &s) != nil {
+		return v
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return v
+	}
+	if _, ok := u.User.Password(); !ok {
+		return v
+	}
+	u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	b, _ := json.Marshal(u.String())
+	return string(b)
 }
 
 // checkRestoreTarget refuses a directory that holds anything (unless
@@ -646,7 +765,11 @@ func checkNodeKeys(stage, origin string) (note.Verifier, error) {
 		return nil, fmt.Errorf("%w: config.json names the origin %q, the manifest %q", ErrRestoreRefused, cfg.Origin, origin)
 	}
 	if kind, err := storeKindOf(cfg.Store); err != nil || kind != storeSQLite {
-		return nil, fmt.Errorf("%w: config.json names a store other than the embedded one in the backup", ErrRestoreRefused)
+		// A crafted backup naming a PostgreSQL database would have
+		// the audit, and the restored node, read that server's log,
+		// not the backup's; its URL (a password, the backup's text)
+		// isn't repeated, and nothing connects to it.
+		return nil, fmt.Errorf("%w: config.json names a store other than the embedded one in the backup (a PostgreSQL database, or an unknown kind): a backup holds a SQLite store, and the restored node would serve from the other; nothing was opened", ErrRestoreRefused)
 	}
 	skey, err := untrusted.ReadFile(filepath.Join(stage, KeyFile), maxKeySz)
 	if err != nil {
@@ -677,7 +800,7 @@ func checkNodeKeys(stage, origin string) (note.Verifier, error) {
 // manifest and the seen checkpoints.
 // own holds the newest checkpoint of the node being replaced (see
 // [nodeCheckpoint]), checked as a seen one.
-func auditRestored(ctx context.Context, stage string, v note.Verifier, man BackupManifest, seen, own []string, rep *RestoreReport) error {
+func auditRestored(ctx context.Context, src *StoreAuditSource, v note.Verifier, man BackupManifest, seen, own []string, rep *RestoreReport) error {
 	mine := &tlog.SeenCheckpoints{}
 	for _, n := range seen {
 		if cp, err := tlog.OpenCheckpoint([]byte(n), v); err == nil && cp.Origin == man.Origin {
@@ -689,20 +812,6 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 		return fmt.Errorf("%w: none of the %d seen checkpoints is this log's (origin %s, this node key)", ErrRestoreRefused, len(seen), man.Origin)
 	}
 	mine.Notes = append(mine.Notes, own...)
-	// The staged copy is restore's own: opened as the node will open it
-	// (migrated to this version's schema, which a backup of an older
-	// version needs), but read once through.
-	src, _, closeStore, err := openStoreAudit(ctx, stage, storeOptions{Existing: true, KeepModes: true, ReadOnce: true})
-	if err != nil {
-		// The file is the backup's (its SHA-256 matched): one that
-		// doesn't open as a store is a broken backup, not an I/O error.
-		// A newer version's store is said as such.
-		if errors.Is(err, store.ErrNewerSchema) {
-			return err
-		}
-		return fmt.Errorf("%w: the backup's %s doesn't open as a node's store: %v", ErrRestoreRefused, StoreFile, err)
-	}
-	defer closeStore()
 	if man.Checkpoint == "" {
 		// A node that never signed a checkpoint: nothing to verify, and
 		// nobody can have seen one.
@@ -740,18 +849,30 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 }
 
 // nodeCheckpoint returns the newest checkpoint (its note and what it
-// says) that the node in dir signed, read without writing anything: ""
+// says) that the node in dir signed, read without writing anything from
+// the store its config.json names: ""
 // when dir holds no store, none was signed, or the checkpoint isn't this
 // log's (another origin or key: the backup replaces another node, whose
 // checkpoints say nothing of this log). An error when the store is there
 // but can't be read (damaged, perhaps why it is restored, or of another
 // schema): restore then can't tell whether it goes back behind it.
 func nodeCheckpoint(ctx context.Context, dir string, v note.Verifier, origin string) (string, tlog.Checkpoint, error) {
-	path := filepath.Join(dir, StoreFile)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return "", tlog.Checkpoint{}, nil
+	// The store the node's config.json names: DIR/parley.db, or the
+	// PostgreSQL database of a migrated node (whose parley.db, if left,
+	// is the old copy). Without a config.json, DIR/parley.db as left.
+	cfg, err := LoadConfig(dir)
+	switch {
+	case errors.Is(err, ErrNotInitialized):
+		cfg = Config{}
+	case err != nil:
+		return "", tlog.Checkpoint{}, fmt.Errorf("couldn't tell which store the node in %s has: %w", dir, err)
 	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true, KeepModes: true})
+	if kind, _ := storeKindOf(cfg.Store); kind == storeSQLite {
+		if _, err := os.Stat(filepath.Join(dir, StoreFile)); errors.Is(err, os.ErrNotExist) {
+			return "", tlog.Checkpoint{}, nil
+		}
+	}
+	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true, ReadOnly: true, KeepModes: true})
 	if err != nil {
 		return "", tlog.Checkpoint{}, fmt.Errorf("couldn't read the newest checkpoint of the store in %s: %w", dir, err)
 	}
@@ -786,8 +907,14 @@ func refuseRollback(man BackupManifest, v note.Verifier, cp tlog.Checkpoint, dir
 	if cp.Size <= size {
 		return nil
 	}
-	return fmt.Errorf("%w: the node in %s has signed a checkpoint of size %d and the backup's newest is of size %d: restoring it would roll the log back, and whoever saw the node's later checkpoints (members, witnesses, followers) would find it forked (move %s aside, keeping it, and restore again to roll back on purpose)",
-		ErrRestoreRefused, dir, cp.Size, size, filepath.Join(dir, StoreFile))
+	aside := fmt.Sprintf("move %s aside, keeping it,", filepath.Join(dir, StoreFile))
+	if cfg, err := LoadConfig(dir); err == nil {
+		if kind, _ := storeKindOf(cfg.Store); kind == storePostgres {
+			aside = fmt.Sprintf("remove \"store\" from %s, which names a PostgreSQL database (it stays as it is; the restored node serves from the backup's SQLite store), move %s aside if there is one, keeping both,", filepath.Join(dir, ConfigFile), filepath.Join(dir, StoreFile))
+		}
+	}
+	return fmt.Errorf("%w: the node in %s has signed a checkpoint of size %d and the backup's newest is of size %d: restoring it would roll the log back, and whoever saw the node's later checkpoints (members, witnesses, followers) would find it forked (%s and restore again to roll back on purpose)",
+		ErrRestoreRefused, dir, cp.Size, size, aside)
 }
 
 // moveRestored moves the staged files into dir, replacing the node files

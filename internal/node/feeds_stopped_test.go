@@ -23,7 +23,7 @@ import (
 // TestFeedMemberRemovedStopsPolling: once a feed's member is removed or
 // revoked, the serving node contacts the feed's server no more (while
 // another feed of the same server goes on), records why in the feed's
-// status, and logs it once.
+// status, and logs it once at most.
 func TestFeedMemberRemovedStopsPolling(t *testing.T) {
 	for _, how := range []string{"removed", "revoked"} {
 		t.Run(how, func(t *testing.T) {
@@ -160,8 +160,65 @@ func TestFeedMemberRemovedStopsPolling(t *testing.T) {
 					warnings++
 				}
 			}
-			if stops != 1 || warnings > 1 {
-				t.Errorf("logged %d stops and %d failed polls of the stopped feed, want 1 stop and at most 1 failed poll:\n%s", stops, warnings, logs.String())
+			// The stop is recorded by the member's removal, or, when a
+			// round of the feed ran then, logged and recorded by the
+			// runner as that round ends: once at most.
+			if stops > 1 || warnings > 1 {
+				t.Errorf("logged %d stops and %d failed polls of the stopped feed, want at most 1 of each:\n%s", stops, warnings, logs.String())
+			}
+		})
+	}
+}
+
+// TestFeedStoppedAtOnceByMemberRemoval: as a peer's, a feed's stop is
+// recorded when its member is removed or revoked, not at the feed's next
+// round (which, backed off, may be hours later): until then the feed's
+// last_error was its last round's, as though it were still followed.
+func TestFeedStoppedAtOnceByMemberRemoval(t *testing.T) {
+	for _, how := range []string{"removed", "revoked"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := context.Background()
+			// A node that doesn't serve: no round of its feeds runs.
+			dir := t.TempDir()
+			if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+				t.Fatal(err)
+			}
+			n, err := Open(ctx, dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			f, err := n.AddFeed(ctx, FeedSpec{Name: "gone", URL: "https://feeds.example/taxii2/", Collection: "c", Into: "from-gone"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, err := n.AddFeed(ctx, FeedSpec{Name: "kept", URL: "https://feeds.example/taxii2/", Collection: "d", Into: "from-kept"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if how == "removed" {
+				_, err = n.RemoveMember(ctx, f.Member)
+			} else {
+				err = n.RevokeMember(ctx, f.Member)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := n.FeedStore().Feeds(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range fs {
+				switch g.Name {
+				case f.Name:
+					if want, err := n.FeedStopped(ctx, g); err != nil || want == "" || g.LastError != want || !g.RoundStarted.IsZero() || g.Failures != 0 {
+						t.Errorf("the feed whose member was %s: %+v, want last_error %q (%v)", how, g.FeedPosition, want, err)
+					}
+				case kept.Name:
+					if g.LastError != "" || !g.LastPoll.IsZero() {
+						t.Errorf("the other feed: %+v", g.FeedPosition)
+					}
+				}
 			}
 		})
 	}

@@ -542,7 +542,7 @@ func (n *Node) RevokeMember(ctx context.Context, member string) error {
 	if err := n.store.ChangeKey(ctx, store.KeyEvent{Member: member, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}); err != nil {
 		return err
 	}
-	return n.stopPeersOf(ctx, member)
+	return n.stopFollowersOf(ctx, member)
 }
 
 // RevokeKey ends a member's key without a replacement (a compromised key):

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 )
@@ -85,14 +86,54 @@ func (n *Node) RemoveMember(ctx context.Context, member string) (bool, error) {
 		}
 	}
 	// A member revoked by an older version (or a crash after the
-	// revocation) may still have its peer following: stop it too.
-	if err := n.stopPeersOf(ctx, member); err != nil {
+	// revocation) may still have its peer or feed following: stop it too.
+	if err := n.stopFollowersOf(ctx, member); err != nil {
 		return !revoked, err
 	}
 	if err := n.store.RemoveMember(ctx, member); err != nil {
 		return !revoked, err
 	}
 	return !revoked, nil
+}
+
+// stopFollowersOf stops, at once, the peers and feeds whose member is
+// member, once it is revoked or removed: see stopPeersOf and stopFeedsOf.
+func (n *Node) stopFollowersOf(ctx context.Context, member string) error {
+	if err := n.stopPeersOf(ctx, member); err != nil {
+		return err
+	}
+	return n.stopFeedsOf(ctx, member)
+}
+
+// stopFeedsOf records, at once, the stop of every feed whose member
+// (feed:NAME) is member, once that member is revoked or removed
+// ([Node.FeedStopped]'s reason as its last_error, [feed.RecordStop]), as
+// stopPeersOf does for peers: the feed's runner would record it only at
+// the feed's next round (which may be a backed-off one, hours later),
+// and until then the feed's last_error was its last round's. A round
+// running meanwhile (in parley serve) keeps the feed: it ends at its next
+// heartbeat (feed.ErrStopped), and its runner records the stop then.
+func (n *Node) stopFeedsOf(ctx context.Context, member string) error {
+	fs, err := n.FeedStore().Feeds(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.Member != member {
+			continue
+		}
+		reason, err := n.FeedStopped(ctx, f)
+		if err != nil {
+			return err
+		}
+		if reason == "" || f.LastError == reason {
+			continue
+		}
+		if err := feed.RecordStop(ctx, n.FeedStore(), f, n.now, reason, n.FeedRounds()); err != nil {
+			return fmt.Errorf("the member is revoked, but couldn't record the stop of its feed %s: %w", f.Name, err)
+		}
+	}
+	return nil
 }
 
 // stopPeersOf stops, at once, every followed peer whose member (peer:NAME)
