@@ -439,8 +439,7 @@ func TestPeerBundleBounded(t *testing.T) {
 
 // TestPeerRefusesForgedObjects: an object whose bytes the origin changed
 // behind its log, an object whose signature isn't its sharer's key in
-// force, one dated more than node.MaxVersionAhead ahead of the
-// follower's clock (peer.ErrVersionAhead), a statement under a
+// force, a statement under a
 // predefined TLP id (peer.ErrMarking), an object with an invalid id, and
 // one whose opening names another id are refused: the
 // follower stops before them, stores nothing of their step and says why,
@@ -462,12 +461,6 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 			// never had.
 			_, other, _ := ed25519.GenerateKey(rand.Reader)
 			storeBehindChecks(t, b, indicator(t, b.alice.ID, other, t0), "")
-		}},
-		{"dated far ahead", "more than 100 years ahead", func(t *testing.T, b *origin) {
-			// Signed by alice's key in force, stored behind B's checks
-			// (B's own ingest refuses it, node.MaxVersionAhead): A's
-			// copy would stand for good, above any later version B logs.
-			storeBehindChecks(t, b, indicator(t, b.alice.ID, b.alice.Key, time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)), "")
 		}},
 		{"TLP id squatted", "predefined TLP", func(t *testing.T, b *origin) {
 			// A statement under TLP:RED's id, signed by alice's key in

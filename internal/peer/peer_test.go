@@ -3,6 +3,7 @@ package peer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 func TestReadToken(t *testing.T) {
@@ -255,5 +257,24 @@ func TestStatusAtRunningRound(t *testing.T) {
 	p.State = store.PeerState{LastRound: now, LastError: InterruptedPrefix + ": the round started at …", Failures: 1}
 	if s := StatusAt(p, now, 5*time.Second); !s.Interrupted || s.FailedRounds != 1 || s.NextRound == "" || s.Round != "idle" {
 		t.Fatalf("an interrupted round: %+v", s)
+	}
+}
+
+// TestSkipped: only a version dated too far ahead is skipped; a forged
+// object (B's node lying about its log) and a refused marking still fail
+// their step.
+func TestSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("%w: the indicator is dated 9999-12-31", ErrVersionAhead), true},
+		{fmt.Errorf("%w: %w", tlog.ErrObjectMismatch, tlog.ErrBadSignature), false},
+		{fmt.Errorf("%w: TLP", ErrMarking), false},
+		{errors.New("other"), false},
+	} {
+		if got := Skipped(tc.err); got != tc.want {
+			t.Errorf("Skipped(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

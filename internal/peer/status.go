@@ -137,6 +137,13 @@ type Status struct {
 	// an index of the older form (parley-key-index-v1, a peer older than
 	// it), which was checked to list every member but doesn't claim to.
 	KeyIndexAll bool `json:"key_index_all,omitempty"`
+	// Refused counts the peer's objects refused and skipped ([Skipped]):
+	// proved by the peer's log, but refused by this node's rules (a
+	// version dated too far ahead, [ErrVersionAhead]), so not stored;
+	// replication went on past them. LastRefused names the last one, its
+	// entry and why (printable, at most [MaxErrorText] bytes).
+	Refused     int64  `json:"refused"`
+	LastRefused string `json:"last_refused,omitempty"`
 }
 
 // MaxBackoff is the longest a node waits between two rounds of a peer
@@ -208,6 +215,7 @@ func StatusOf(p store.Peer) Status {
 		State: "following", Stopped: p.State.Stopped, Evidence: p.State.Evidence,
 		FailedRounds:    p.State.Failures,
 		KeyIndexMissing: p.State.KeyIndexMissing,
+		Refused:         p.State.Refused, LastRefused: untrusted.Text(p.State.LastRefused, MaxErrorText),
 	}
 	if p.State.KeyIndex != nil {
 		s.KeyIndexSize = p.State.KeyIndexSize

@@ -126,7 +126,7 @@ func testPeers(t *testing.T, s store.Store) {
 
 	got := peerNamed(t, s, "b")
 	if st := got.State; st.Next != 2 || st.Objects != 1 || st.Keys != 1 || st.RemoteSize != 5 || !bytes.Equal(st.Checkpoint, cp2) ||
-		!st.LastRound.Equal(step.At) || st.LastError != "" || st.Stopped != "" {
+		!st.LastRound.Equal(step.At) || st.LastError != "" || st.Stopped != "" || st.Refused != 0 || st.LastRefused != "" {
 		t.Fatalf("peer after a step: %+v", st)
 	}
 	if got := peerNamed(t, s, "a"); got.State.Next != 0 {
@@ -176,9 +176,14 @@ func testPeers(t *testing.T, s store.Store) {
 	}
 	idx3 := []byte("key index of 3")
 	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 2, To: 3, Checkpoint: cp3, Tiles: tiles3,
-		Objects: []store.PeerObject{obj2}, RemoteSize: 3, At: created.Add(2 * time.Hour), KeyIndex: idx3}))
+		Objects: []store.PeerObject{obj2}, RemoteSize: 3, At: created.Add(2 * time.Hour), KeyIndex: idx3,
+		Refused: []store.PeerRefusal{{Index: 2, Reason: "first refusal"}, {Index: 2, Reason: "refused object x at entry 2"}}}))
 	if st := peerNamed(t, s, "b").State; !bytes.Equal(st.KeyIndex, idx3) || !bytes.Equal(st.KeyIndexCheckpoint, cp3) || st.KeyIndexSize != 3 || st.KeyIndexMissing != "" {
 		t.Fatalf("after a step with a key index: %+v", st)
+	}
+	// The step's refused objects are counted, the last one's reason kept.
+	if st := peerNamed(t, s, "b").State; st.Refused != 2 || st.LastRefused != "refused object x at entry 2" || st.Objects != 2 {
+		t.Fatalf("after a step with refused objects: refused %d (%q), objects %d", st.Refused, st.LastRefused, st.Objects)
 	}
 	// A missing index is recorded beside the one stored, which stays;
 	// one of another size than the position, or with a checkpoint of

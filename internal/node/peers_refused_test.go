@@ -1,0 +1,66 @@
+package node
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/untrusted"
+)
+
+// TestPeerSkipsVersionAhead: an object of B dated more than
+// node.MaxVersionAhead ahead of A's clock (peer.ErrVersionAhead), signed
+// by its sharer's key in force and logged by a B that doesn't check it,
+// is refused, but doesn't stop replication at its entry for good (before,
+// every round failed at it, and nothing B logged after it reached A): it
+// is skipped, not stored, and recorded, counted, in peer status
+// (`refused`, `last_refused`, printable), and B's later objects are
+// replicated.
+func TestPeerSkipsVersionAhead(t *testing.T) {
+	onlySQLite(t)
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	pa := a.follow(t, b, "a", "from-b")
+	b.share(t, b.intel, 10)
+	a.caughtUp(t, b, "a")
+	// A is down while B shares and logs the far version, so that one
+	// round meets them together.
+	a.stop()
+	b.share(t, b.intel, 3)
+	// Signed by alice's key in force, stored behind B's checks (B's own
+	// ingest refuses it): A's copy would stand for good, above any later
+	// version B logs.
+	storeBehindChecks(t, b, indicator(t, b.alice.ID, b.alice.Key, time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)), "")
+	b.share(t, b.intel, 2)
+	a.start(t)
+	p := a.caughtUp(t, b, "a")
+	if got := len(localObjects(t, a.Node, pa.Into)); got != 15 || p.State.Objects != 15 {
+		t.Fatalf("stored %d objects (recorded %d), want 15: the far version skipped, the others stored", got, p.State.Objects)
+	}
+	for _, o := range localObjects(t, a.Node, pa.Into) {
+		if o.Version.Year() == 9999 {
+			t.Fatalf("the far version was stored: %+v", o)
+		}
+	}
+	if p.State.Refused != 1 || !strings.Contains(p.State.LastRefused, "more than 100 years ahead") || !strings.Contains(p.State.LastRefused, "refused object indicator--") ||
+		!untrusted.Printable(p.State.LastRefused) {
+		t.Fatalf("refused %d, last_refused %q", p.State.Refused, p.State.LastRefused)
+	}
+	if p.State.LastError != "" || p.State.Failures != 0 {
+		t.Fatalf("last_error %q, failed rounds %d after a skipped object", p.State.LastError, p.State.Failures)
+	}
+	js, err := json.Marshal(peer.StatusOf(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"refused":1,`) || !strings.Contains(string(js), `"last_refused":"refused object`) {
+		t.Fatalf("peer status %s doesn't show the refusal", js)
+	}
+	// Recorded once: later rounds don't count it again.
+	b.share(t, b.intel, 1)
+	if p := a.caughtUp(t, b, "a"); p.State.Refused != 1 || p.State.Objects != 16 {
+		t.Fatalf("after another step: refused %d, objects %d", p.State.Refused, p.State.Objects)
+	}
+}
