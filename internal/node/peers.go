@@ -142,6 +142,13 @@ const peerRoundsAtOnce = 4
 // backoff, reset by a round that works).
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	st := n.store
+	// Two peers of one remote collection, recorded before peer add
+	// refused the second: both are followed, and said so once.
+	if dups, err := n.PeerDuplicates(ctx); err == nil {
+		for _, name := range slices.Sorted(maps.Keys(dups)) {
+			logger.Warn("two peers follow one remote collection", "peer", name, "duplicate_of", dups[name])
+		}
+	}
 	// Rounds that never ended (their process was killed during them)
 	// and whose lease expired count as failed at each tick, before any
 	// round starts (peer.Interrupted): their peers are backed off. A
@@ -534,6 +541,49 @@ func (n *Node) FeedConflict(ctx context.Context, f store.Feed) (string, error) {
 	}
 	return "", nil
 }
+
+// PeerDuplicates returns, for each followed peer that follows the same
+// remote collection at the same origin as another followed peer (two peer
+// records from before parley peer add refused the second), why: the
+// other peers' names and local collections, and how to stop one. Both
+// are still followed (their readers differ), each storing the same
+// objects; a peer stopped for good, or whose member was revoked, doesn't
+// count. `parley peer status` shows it as duplicate_of, and parley serve
+// logs it when it starts.
+func (n *Node) PeerDuplicates(ctx context.Context) (map[string]string, error) {
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var live []store.Peer
+	for _, p := range ps {
+		if p.State.Stopped != "" {
+			continue
+		}
+		if revoked, err := store.MemberRevoked(ctx, n.store, p.Member); err != nil {
+			return nil, err
+		} else if revoked {
+			continue
+		}
+		live = append(live, p)
+	}
+	out := map[string]string{}
+	for _, p := range live {
+		var others []string
+		for _, o := range live {
+			if o.Name != p.Name && SameRemote(p.URL, p.Remote, o.URL, o.Remote) {
+				others = append(others, fmt.Sprintf("peer %s (into local collection %s)", o.Name, o.Into))
+			}
+		}
+		if len(others) > 0 {
+			out[p.Name] = fmt.Sprintf("%s also follows collection %s at %s: each stores the same objects; %s", strings.Join(others, ", "), p.Remote, untrusted.Text(p.URL, 300), duplicatePeersHint)
+		}
+	}
+	return out, nil
+}
+
+// duplicatePeersHint says how to end two peers of one remote collection.
+const duplicatePeersHint = "keep one: grant its collection's readers read (parley collection grant --read) and stop the other for good (parley member remove --member peer:NAME)"
 
 func peerDescription(spec PeerSpec) string {
 	return fmt.Sprintf("Replicated from collection %s of the Parley node %s (peer %s), verified against its log; read-only. Proofs in the peer's log: GET /peers/bundle.", spec.Remote, spec.URL, spec.Name)

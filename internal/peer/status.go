@@ -144,6 +144,11 @@ type Status struct {
 	// entry and why (printable, at most [MaxErrorText] bytes).
 	Refused     int64  `json:"refused"`
 	LastRefused string `json:"last_refused,omitempty"`
+	// DuplicateOf, set by `parley peer status` (node.PeerDuplicates),
+	// says that another followed peer follows the same remote collection
+	// (recorded before parley peer add refused a second peer of one
+	// collection), which, and how to keep one.
+	DuplicateOf string `json:"duplicate_of,omitempty"`
 }
 
 // MaxBackoff is the longest a node waits between two rounds of a peer
