@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -62,5 +63,43 @@ func TestPeerSkipsVersionAhead(t *testing.T) {
 	b.share(t, b.intel, 1)
 	if p := a.caughtUp(t, b, "a"); p.State.Refused != 1 || p.State.Objects != 16 {
 		t.Fatalf("after another step: refused %d, objects %d", p.State.Refused, p.State.Objects)
+	}
+}
+
+// TestPeerKeepsUnsignedMarked: an unsigned object of B (which B's
+// collection policy allowed) is kept, as docs/federation.md says, marked
+// unsigned (store.Object.Signed false: the web UI's check ends "logged",
+// saying so, and parley proof --peer-collection proves nothing of it),
+// stored under the peer's member, never as a member of A's, even when it
+// names a member of A as its creator; a signed one beside it is marked
+// signed.
+func TestPeerKeepsUnsignedMarked(t *testing.T) {
+	onlySQLite(t)
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	cm, err := a.AddMember(ctx, "carol", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := a.follow(t, b, "a", "from-b")
+	b.share(t, b.intel, 1)
+	storeBehindChecks(t, b, indicator(t, cm.ID, nil, t0), "")
+	if p := a.caughtUp(t, b, "a"); p.State.Objects != 2 || p.State.Refused != 0 {
+		t.Fatalf("peer a: %+v", p.State)
+	}
+	var signed, unsigned int
+	for _, o := range localObjects(t, a.Node, pa.Into) {
+		if o.Member != pa.Member {
+			t.Fatalf("B's object stored under member %s, not the peer's %s", o.Member, pa.Member)
+		}
+		if o.Signed {
+			signed++
+		} else {
+			unsigned++
+		}
+	}
+	if signed != 1 || unsigned != 1 {
+		t.Fatalf("%d signed, %d unsigned; want 1 and 1", signed, unsigned)
 	}
 }
