@@ -633,7 +633,10 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 			respondError(w, r, err)
 			return
 		}
-		if p.State.KeyIndex != nil {
+		if p.State.KeyIndex != nil && p.State.Keys > n.peerBundleKeys() {
+			// Too many to show: the bundle goes without the key index
+			// (peer.Bundle), with the sharers' key entries only.
+		} else if p.State.KeyIndex != nil {
 			// With the peer's key index, the bundle shows every key
 			// entry it lists (at most all the peer's key entries
 			// replicated), each with its proof read from the peer's
@@ -651,15 +654,43 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 			respondError(w, r, err)
 			return
 		}
-		b, err := peer.Bundle(r.Context(), st, p, id)
+		b, omitted, err := peer.Bundle(r.Context(), st, p, id, n.peerBundleKeys(), MaxPeerBundleKeyBytes)
 		if err != nil {
 			respondError(w, r, err)
 			return
+		}
+		if omitted != "" {
+			w.Header().Set("Parley-Key-Index-Omitted", omitted)
 		}
 		writeBundle(w, b)
 		return
 	}
 	respondError(w, r, requestErrorf(store.ErrNotFound, "the collection isn't replicated from a peer"))
+}
+
+// MaxPeerBundleKeys and MaxPeerBundleKeyBytes bound the peer's key
+// entries a GET /peers/bundle shows with the peer's key index (which
+// makes it show every member's): each is shown with its inclusion proof
+// (about 1.5 KiB of JSON for a Parley entry of a few hundred bytes), and
+// clients read at most 64 MiB of one response (tlog's client), while a
+// peer may log 1,048,576 key entries (peer.DefaultMaxKeyEntries). Past
+// either bound, the bundle goes without the key index, with the sharers'
+// key entries only (it verifies, its key history not proved complete, as
+// a bundle of a peer older than the key index), and the response's
+// Parley-Key-Index-Omitted header says why; before, its memory was
+// reserved for a share at most and its answer was more than clients
+// read.
+const (
+	MaxPeerBundleKeys     = 16384
+	MaxPeerBundleKeyBytes = 8 << 20
+)
+
+// peerBundleKeys is MaxPeerBundleKeys, or a test's bound.
+func (n *Node) peerBundleKeys() int64 {
+	if n.testPeerBundleKeys > 0 {
+		return n.testPeerBundleKeys
+	}
+	return MaxPeerBundleKeys
 }
 
 // peerTLSHint says what to do about a peer round that failed on the
