@@ -576,7 +576,7 @@ func (n *Node) PeerDuplicates(ctx context.Context) (map[string]string, error) {
 			}
 		}
 		if len(others) > 0 {
-			out[p.Name] = fmt.Sprintf("%s also follows collection %s at %s: each stores the same objects; %s", strings.Join(others, ", "), p.Remote, untrusted.Text(p.URL, 300), duplicatePeersHint)
+			out[p.Name] = fmt.Sprintf("%s also follows collection %s at %s: each stores the same objects; %s", strings.Join(others, ", "), untrusted.Text(p.Remote, 300), peer.StatusURL(p.URL), duplicatePeersHint)
 		}
 	}
 	return out, nil

@@ -278,3 +278,19 @@ func TestSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusShowsNoSecret: a peer recorded by an older version with a
+// token in its URL (user information or query), and texts of B's recorded
+// before they were cleaned (terminal escapes), show in peer status
+// without the token and without control characters.
+func TestStatusShowsNoSecret(t *testing.T) {
+	p := store.Peer{Name: "b", URL: "https://parley_TOKEN1:pw@b.example/base?api_key=TOKEN2#TOKEN3", Remote: "r\x1b[2J",
+		State: store.PeerState{LastError: "bad\x1b]0;owned\x07", Stopped: "fork\x1b[31m", KeyIndexMissing: "none\x1b[1m", LastRefused: "x\x1b[2J"}}
+	js, err := json.Marshal(StatusAt(p, time.Now(), time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(js); strings.Contains(s, "TOKEN") || strings.Contains(s, "pw@") || strings.Contains(s, `\u001b`) || strings.Contains(s, `\u0007`) {
+		t.Fatalf("peer status %s shows a secret or a control character", s)
+	}
+}

@@ -210,16 +210,31 @@ func StallAfter(interval time.Duration) time.Duration {
 // receiving bytes, however slowly, is not stalled, however long its step.
 const ActivityWindow = 2 * DefaultStallTimeout
 
+// StatusURL returns a peer's recorded URL as its status, logs and reports
+// show it: without user information, query or fragment (a peer recorded
+// by an older version may hold its token there), and printable.
+func StatusURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that doesn't parse)"
+	}
+	return untrusted.Text(untrusted.URLWithoutSecret(u), 300)
+}
+
 // StatusOf returns the status of a peer as stored.
 func StatusOf(p store.Peer) Status {
+	// The texts that may quote the peer are cleaned when recorded; they
+	// are cleaned again here for rows an older version recorded, and a
+	// URL recorded with a token in it (before peer add refused that)
+	// shows without it.
 	s := Status{
-		Name: p.Name, URL: p.URL, LogKey: p.LogKey, Remote: p.Remote, Into: p.Into, Member: p.Member,
+		Name: p.Name, URL: StatusURL(p.URL), LogKey: p.LogKey, Remote: untrusted.Text(p.Remote, 300), Into: p.Into, Member: p.Member,
 		Position: p.State.Next, RemoteSize: p.State.RemoteSize,
 		Objects: p.State.Objects, Keys: p.State.Keys,
-		Checkpoint: string(p.State.Checkpoint), LastError: p.State.LastError,
-		State: "following", Stopped: p.State.Stopped, Evidence: p.State.Evidence,
+		Checkpoint: string(p.State.Checkpoint), LastError: untrusted.Text(p.State.LastError, MaxErrorText),
+		State: "following", Stopped: untrusted.Text(p.State.Stopped, MaxErrorText), Evidence: p.State.Evidence,
 		FailedRounds:    p.State.Failures,
-		KeyIndexMissing: p.State.KeyIndexMissing,
+		KeyIndexMissing: untrusted.Text(p.State.KeyIndexMissing, MaxErrorText),
 		Refused:         p.State.Refused, LastRefused: untrusted.Text(p.State.LastRefused, MaxErrorText),
 	}
 	if p.State.KeyIndex != nil {
