@@ -228,6 +228,30 @@ func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
 	return nil, nil
 }
 
+// latestOwn returns the version the object's page shows: the latest of
+// versions (oldest first) stored outside the collections replicated from
+// peers, when there is one, and else the latest. A peer's copies claim no
+// id (docs/federation.md): a later version a peer logged of an id a
+// member of this node shared, or another object under its id and
+// version, stays in the peer's collection and is listed among the
+// versions, but doesn't stand for the member's object.
+func (h *Handler) latestOwn(ctx context.Context, versions []store.Object) (store.Object, error) {
+	ps, err := h.d.Store.Peers(ctx)
+	if err != nil {
+		return store.Object{}, err
+	}
+	copies := map[string]bool{}
+	for _, p := range ps {
+		copies[p.Into] = true
+	}
+	for i := len(versions) - 1; i >= 0; i-- {
+		if !copies[versions[i].Collection] {
+			return versions[i], nil
+		}
+	}
+	return versions[len(versions)-1], nil
+}
+
 type extRef struct{ Source, ID, URL, Description string }
 
 // object renders one object: the latest version the member may read,
@@ -280,7 +304,11 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
 		return
 	}
-	latest := versions[len(versions)-1]
+	latest, err := h.latestOwn(ctx, versions)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
 	// Decoded property by property, so that no property costs more than
 	// its size as text: one too long to show isn't decoded at all.
 	var fields map[string]json.RawMessage
