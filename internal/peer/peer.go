@@ -169,9 +169,22 @@ const DefaultMaxVersionAhead = 100 * 365 * 24 * time.Hour
 // definition that A's own ingest refuses (stix.Validator): one under the
 // id of a predefined TLP marking with other content (TLP:RED's id saying
 // TLP:CLEAR), or a TLP level redefined under another id. A's readers, and
-// their tools, take a TLP marking by its id. Like any refused object it
-// fails the step.
+// their tools, take a TLP marking by its id. It is skipped and recorded
+// as refused ([Skipped]).
 var ErrMarking = errors.New("the marking definition is invalid")
+
+// ErrIDForm is wrapped by the error of an object whose id isn't of the
+// form type--UUID of its own type, as A's own ingest requires: the
+// peer's text would become an id of A's collection, in its URLs and
+// answers. It is skipped and recorded as refused ([Skipped]).
+var ErrIDForm = errors.New("the object's id isn't of the form this node accepts")
+
+// idFormError is an [ErrIDForm] that reads as "the object's id: ERR".
+type idFormError struct{ err error }
+
+func (e idFormError) Error() string        { return "the object's id: " + e.err.Error() }
+func (e idFormError) Unwrap() error        { return e.err }
+func (e idFormError) Is(target error) bool { return target == ErrIDForm }
 
 // markingValidator checks replicated marking definitions.
 var markingValidator = &stix.Validator{}
@@ -1223,7 +1236,11 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 // than failing its step: an object the peer's log proves (its entry
 // commits to it, and its signature is its sharer's key in force, or it
 // is unsigned) but that this node's rules refuse, which no later round
-// would take either ([ErrVersionAhead]). Waiting at it would stop the
+// would take either: a version dated too far ahead ([ErrVersionAhead]),
+// a marking definition A's validation refuses ([ErrMarking]), an id not
+// of the form type--UUID of its type ([ErrIDForm]). B's current ingest
+// refuses each of them, so only an older (or hostile) B logs one, and
+// any member of such a B may. Waiting at it would stop the
 // replication of everything the peer logs after it, for good, by one
 // object of one of the peer's members. It is recorded instead
 // ([store.PeerStep].Refused: `refused` and `last_refused` in `parley
@@ -1231,7 +1248,10 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 // forged signature, bytes that aren't the entry's) still fails its
 // step: that is the peer's node lying, not one member's object.
 func Skipped(err error) bool {
-	return errors.Is(err, ErrVersionAhead)
+	if errors.Is(err, tlog.ErrObjectMismatch) {
+		return false
+	}
+	return errors.Is(err, ErrVersionAhead) || errors.Is(err, ErrMarking) || errors.Is(err, ErrIDForm)
 }
 
 // commit stores a prepared step's objects and records the step (the
@@ -1353,9 +1373,9 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 	// The id's form, as A's own ingest checks it (stix.Validator): B's
 	// text becomes an id of A's collection, in its URLs and answers.
 	if typ, err := stix.SplitIdentifier(parsed.ID); err != nil {
-		return fmt.Errorf("the object's id: %w", err)
+		return idFormError{err}
 	} else if typ != parsed.Type {
-		return fmt.Errorf("the object's id: %w: %q isn't of the object's type %q", stix.ErrIdentifier, parsed.ID, parsed.Type)
+		return idFormError{fmt.Errorf("%w: %q isn't of the object's type %q", stix.ErrIdentifier, parsed.ID, parsed.Type)}
 	}
 	if parsed.Type == "marking-definition" {
 		// The sharing restrictions of A's readers: a predefined TLP id

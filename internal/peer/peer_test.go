@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -260,9 +261,9 @@ func TestStatusAtRunningRound(t *testing.T) {
 	}
 }
 
-// TestSkipped: only a version dated too far ahead is skipped; a forged
-// object (B's node lying about its log) and a refused marking still fail
-// their step.
+// TestSkipped: a version dated too far ahead, a refused marking
+// definition and an id of another form are skipped; a forged object (B's
+// node lying about its log) still fails its step.
 func TestSkipped(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -270,7 +271,9 @@ func TestSkipped(t *testing.T) {
 	}{
 		{fmt.Errorf("%w: the indicator is dated 9999-12-31", ErrVersionAhead), true},
 		{fmt.Errorf("%w: %w", tlog.ErrObjectMismatch, tlog.ErrBadSignature), false},
-		{fmt.Errorf("%w: TLP", ErrMarking), false},
+		{fmt.Errorf("%w: TLP", ErrMarking), true},
+		{idFormError{fmt.Errorf("%w: not type--UUID", stix.ErrIdentifier)}, true},
+		{fmt.Errorf("%w: %w", tlog.ErrObjectMismatch, ErrIDForm), false},
 		{errors.New("other"), false},
 	} {
 		if got := Skipped(tc.err); got != tc.want {

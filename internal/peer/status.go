@@ -139,7 +139,7 @@ type Status struct {
 	KeyIndexAll bool `json:"key_index_all,omitempty"`
 	// Refused counts the peer's objects refused and skipped ([Skipped]):
 	// proved by the peer's log, but refused by this node's rules (a
-	// version dated too far ahead, [ErrVersionAhead]), so not stored;
+	// version dated too far ahead, a refused marking, an id of another form: [Skipped]), so not stored;
 	// replication went on past them. LastRefused names the last one, its
 	// entry and why (printable, at most [MaxErrorText] bytes).
 	Refused     int64  `json:"refused"`

@@ -158,7 +158,7 @@ type PeerStep struct {
 	// without one leaves the stored index as it is.
 	KeyIndex []byte
 	// Refused are the peer's objects of the step that were not stored
-	// because this node's rules refuse them (peer.ErrVersionAhead),
+	// because this node's rules refuse them (peer.Skipped),
 	// though the peer's log proves them: the step skips them, and the
 	// peer's Refused count grows by their number, LastRefused becoming
 	// the last one's Reason, in the step's transaction.
