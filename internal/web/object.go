@@ -383,7 +383,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			v.Collections = append(v.Collections, a.byID[o.Collection].Title)
 		}
 	}
-	v.Versions = versionTimeline(versions, olderLeftOut)
+	v.Versions = versionTimeline(versions, olderLeftOut, latest)
 	v.OlderVersionsLeftOut = olderLeftOut
 
 	// Referenced objects (a report's, a grouping's, an opinion's): one
@@ -683,13 +683,14 @@ func externalRefs(raw json.RawMessage) (out []extRef, more bool) {
 // versionTimeline says, for each version, which top-level properties
 // changed from the previous one (modified and the signature aside); when
 // older versions were left out, the first has no previous one to compare.
-func versionTimeline(versions []store.Object, olderLeftOut bool) []versionView {
+// The version shown (the page's object) is marked current.
+func versionTimeline(versions []store.Object, olderLeftOut bool, shown store.Object) []versionView {
 	var out []versionView
 	var prev map[string]json.RawMessage
 	for i, o := range versions {
 		var cur map[string]json.RawMessage
 		json.Unmarshal(o.Raw, &cur)
-		vv := versionView{Version: o.Version, Added: o.DateAdded, LogIndex: o.LogIndex, Current: i == len(versions)-1}
+		vv := versionView{Version: o.Version, Added: o.DateAdded, LogIndex: o.LogIndex, Current: o.LogIndex == shown.LogIndex && o.Collection == shown.Collection}
 		if prev == nil && olderLeftOut {
 			vv.Changes = []string{"the oldest version shown"}
 		} else if prev == nil {

@@ -63,6 +63,11 @@ func TestObjectPageNotShadowedByPeer(t *testing.T) {
 	if strings.Contains(body, "B takes it over") && !strings.Contains(body, "Look-alike portal") {
 		t.Fatalf("the page of aurelia's object shows B's copy as the object:\n%.3000s", body)
 	}
+	for _, li := range strings.Split(body, "<li>") {
+		if strings.Contains(li, "(shown)") && strings.Contains(li, "2027-01-01") {
+			t.Fatalf("the versions mark B's copy as the one shown: %s", li)
+		}
+	}
 	if i, j := strings.Index(body, "Look-alike portal"), strings.Index(body, "B takes it over"); i < 0 || (j >= 0 && j < i) {
 		t.Fatalf("the page of aurelia's object doesn't show hers first (at %d, B's at %d)", i, j)
 	}
