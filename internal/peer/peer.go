@@ -1221,12 +1221,13 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		if !Skipped(o.err) {
 			return nil, err
 		}
-		reason := untrusted.Text(err.Error(), MaxErrorText)
-		f.cfg.Logger.Warn("peer object refused and skipped", "peer", p.Name, "index", o.index, "reason", reason)
-		refused = append(refused, store.PeerRefusal{Index: int64(o.index), Reason: reason})
+		refused = append(refused, store.PeerRefusal{Index: int64(o.index), Reason: untrusted.Text(err.Error(), MaxErrorText)})
 	}
 	if len(refused) > 0 {
 		objs = slices.DeleteFunc(objs, func(o *object) bool { return o.err != nil })
+		// One line a step, however many: a hostile peer may log
+		// millions of them.
+		f.cfg.Logger.Warn("peer objects refused and skipped", "peer", p.Name, "count", len(refused), "last", refused[len(refused)-1].Reason)
 	}
 	// The tiles as of to, before the next step is appended.
 	return &prepared{from: from, to: to, leaves: leaves, keys: keys, objs: objs, tiles: f.builder.Flush(), refused: refused}, nil
