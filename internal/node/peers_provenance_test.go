@@ -142,3 +142,53 @@ func stixCanonical(t *testing.T, raw []byte) ([]byte, error) {
 	}
 	return o.Canonical()
 }
+
+// TestPeerRevocationDoesntRevokeLocal: B logs (behind its checks) a later,
+// revoked version of carol's object under her id; carol reads B's
+// collection on A too. The concurrence of her object (GET /concurrence:
+// the opinions, and whether the object is revoked) still says it isn't
+// revoked: B's copy claims no id, so it doesn't stand for carol's object
+// (before, the latest version in any readable collection, B's, made it
+// revoked).
+func TestPeerRevocationDoesntRevokeLocal(t *testing.T) {
+	onlySQLite(t)
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	cm, err := a.AddMember(ctx, "carol", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := &taxii.Client{BaseURL: a.URL, Token: cm.Token}
+	local, err := a.AddCollection(ctx, "local", "", []string{"carol"}, []string{"carol"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := indicator(t, cm.ID, priv, t0)
+	if st := post(t, carol, local, first); st.SuccessCount != 1 {
+		t.Fatalf("carol's object: %+v", st)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(first, &m); err != nil {
+		t.Fatal(err)
+	}
+	id := m["id"].(string)
+	delete(m, "extensions")
+	m["modified"] = stix.FormatTimestamp(t0.Add(time.Hour))
+	m["revoked"] = true
+	storeBehindChecks(t, b, object(t, b.alice.Key, m), "")
+	a.follow(t, b, "a", "from-b", "carol")
+	a.caughtUp(t, b, "a")
+	me, err := a.Store().Member(ctx, cm.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Concurrence(ctx, me, id, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ObjectRevoked || c.ObjectLatestVersion != stix.FormatTimestamp(t0) {
+		t.Fatalf("carol's object after B's revoked copy: revoked %v, latest version %s", c.ObjectRevoked, c.ObjectLatestVersion)
+	}
+}
