@@ -38,7 +38,9 @@ type Concurrence struct {
 	MembersWithAccess int `json:"members_with_access"`
 	// ObjectRevoked says that the latest version of the object the
 	// requesting member may read (of the latest version each collection
-	// it may read holds, the newest) is revoked: its author withdrew the
+	// it may read holds, the newest; of the collections replicated from
+	// another node, whose copies claim no id, only when no other holds
+	// it) is revoked: its author withdrew the
 	// object, so opinions agreeing with it vouch for something withdrawn.
 	// Like MembersWithAccess it is the node's word: the evidence doesn't
 	// hold the object, so [VerifyConcurrence] can't check it, and a node

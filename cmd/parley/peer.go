@@ -20,7 +20,7 @@ func init() {
 		help:  "Federation (docs/federation.md): this node follows a collection of another node, as one of its members, checking the peer's checkpoints, every entry's inclusion and every object's commitment and signature against the peer's log; parley serve replicates.",
 		subcommands: []subcommand{
 			{name: "add", usage: "peer add --data DIR --url B_URL --token-file F --log-key B_VKEY --collection REMOTE --into LOCAL [--name N] [--reader M]... [--ca FILE] [--witness-policy FILE | --witness VKEY... [--witness-quorum K]]", help: "Records a peer; creates LOCAL, a read-only collection (read by the --reader members, written by nobody over TAXII) that parley serve fills from the peer's REMOTE collection."},
-			{name: "status", usage: "peer status --data DIR", help: "Prints each peer's position, lag, last checkpoint, last error, split-view evidence, whether it is stalled, the round in progress (round, round_started, round_from), and the peer's key index held (key_index_size; key_index_all when it is signed as the index of every member) or why there is none (key_index_missing) as JSON."},
+			{name: "status", usage: "peer status --data DIR", help: "Prints each peer's position, lag, last checkpoint, last error, split-view evidence, whether it is stalled, the round in progress (round, round_started, round_from), and the peer's key index held (key_index_size; key_index_all when it is signed as the index of every member) or why there is none (key_index_missing), the objects refused and skipped (refused, last_refused), and another peer of the same remote collection (duplicate_of) as JSON."},
 		},
 		run: runPeer,
 	})
@@ -124,9 +124,15 @@ func runPeerStatus(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", err)
 	}
+	dups, err := n.PeerDuplicates(ctx)
+	if err != nil {
+		return withExit(3, "", err)
+	}
 	out := []peer.Status{}
 	for _, p := range ps {
-		out = append(out, peer.StatusAt(p, time.Now(), time.Duration(n.Config().PeerInterval)))
+		s := peer.StatusAt(p, time.Now(), time.Duration(n.Config().PeerInterval))
+		s.DuplicateOf = dups[p.Name]
+		out = append(out, s)
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")

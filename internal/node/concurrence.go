@@ -209,7 +209,7 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, s
 	// store, which keeps the object's JSON (the reservation holds the
 	// opinions alone), and from the collections m reads only, like the
 	// rest of the answer.
-	latest, revoked, err := n.store.LatestRevoked(ctx, readable, object)
+	latest, revoked, err := n.latestOwnRevoked(ctx, readable, object)
 	if err != nil {
 		return out, err
 	}
@@ -261,4 +261,29 @@ func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, wai
 		return b, errOpinionsPending
 	}
 	return b, err
+}
+
+// latestOwnRevoked is [store.OpinionIndex.LatestRevoked] of object in the
+// readable collections outside those replicated from peers, when it has a
+// version there, and else in all of them: a peer's copies claim no id
+// (docs/federation.md), so a later version a peer logged of a member's id
+// (a revocation) doesn't stand for the member's object, as the web UI's
+// object page doesn't show it as the object either.
+func (n *Node) latestOwnRevoked(ctx context.Context, readable []string, object string) (store.Object, bool, error) {
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return store.Object{}, false, err
+	}
+	copies := map[string]bool{}
+	for _, p := range ps {
+		copies[p.Into] = true
+	}
+	own := slices.DeleteFunc(slices.Clone(readable), func(c string) bool { return copies[c] })
+	if len(own) > 0 && len(own) < len(readable) {
+		latest, revoked, err := n.store.LatestRevoked(ctx, own, object)
+		if !errors.Is(err, store.ErrNotFound) {
+			return latest, revoked, err
+		}
+	}
+	return n.store.LatestRevoked(ctx, readable, object)
 }

@@ -47,6 +47,8 @@ type Node struct {
 	validator stix.Validator
 	now       func() time.Time
 	rand      io.Reader
+	// testPeerBundleKeys, when set by a test, replaces MaxPeerBundleKeys.
+	testPeerBundleKeys int64
 	// roundOwner names this node in the leases of its feeds' and peers'
 	// rounds (store.RoundLease): unique to the node value, so that two
 	// front ends, even in one process, never share it.

@@ -142,6 +142,13 @@ const peerRoundsAtOnce = 4
 // backoff, reset by a round that works).
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	st := n.store
+	// Two peers of one remote collection, recorded before peer add
+	// refused the second: both are followed, and said so once.
+	if dups, err := n.PeerDuplicates(ctx); err == nil {
+		for _, name := range slices.Sorted(maps.Keys(dups)) {
+			logger.Warn("two peers follow one remote collection", "peer", name, "duplicate_of", dups[name])
+		}
+	}
 	// Rounds that never ended (their process was killed during them)
 	// and whose lease expired count as failed at each tick, before any
 	// round starts (peer.Interrupted): their peers are backed off. A
@@ -535,6 +542,49 @@ func (n *Node) FeedConflict(ctx context.Context, f store.Feed) (string, error) {
 	return "", nil
 }
 
+// PeerDuplicates returns, for each followed peer that follows the same
+// remote collection at the same origin as another followed peer (two peer
+// records from before parley peer add refused the second), why: the
+// other peers' names and local collections, and how to stop one. Both
+// are still followed (their readers differ), each storing the same
+// objects; a peer stopped for good, or whose member was revoked, doesn't
+// count. `parley peer status` shows it as duplicate_of, and parley serve
+// logs it when it starts.
+func (n *Node) PeerDuplicates(ctx context.Context) (map[string]string, error) {
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var live []store.Peer
+	for _, p := range ps {
+		if p.State.Stopped != "" {
+			continue
+		}
+		if revoked, err := store.MemberRevoked(ctx, n.store, p.Member); err != nil {
+			return nil, err
+		} else if revoked {
+			continue
+		}
+		live = append(live, p)
+	}
+	out := map[string]string{}
+	for _, p := range live {
+		var others []string
+		for _, o := range live {
+			if o.Name != p.Name && SameRemote(p.URL, p.Remote, o.URL, o.Remote) {
+				others = append(others, fmt.Sprintf("peer %s (into local collection %s)", o.Name, o.Into))
+			}
+		}
+		if len(others) > 0 {
+			out[p.Name] = fmt.Sprintf("%s also follows collection %s at %s: each stores the same objects; %s", strings.Join(others, ", "), untrusted.Text(p.Remote, 300), peer.StatusURL(p.URL), duplicatePeersHint)
+		}
+	}
+	return out, nil
+}
+
+// duplicatePeersHint says how to end two peers of one remote collection.
+const duplicatePeersHint = "keep one: grant its collection's readers read (parley collection grant --read) and stop the other for good (parley member remove --member peer:NAME)"
+
 func peerDescription(spec PeerSpec) string {
 	return fmt.Sprintf("Replicated from collection %s of the Parley node %s (peer %s), verified against its log; read-only. Proofs in the peer's log: GET /peers/bundle.", spec.Remote, spec.URL, spec.Name)
 }
@@ -583,7 +633,10 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 			respondError(w, r, err)
 			return
 		}
-		if p.State.KeyIndex != nil {
+		if p.State.KeyIndex != nil && p.State.Keys > n.peerBundleKeys() {
+			// Too many to show: the bundle goes without the key index
+			// (peer.Bundle), with the sharers' key entries only.
+		} else if p.State.KeyIndex != nil {
 			// With the peer's key index, the bundle shows every key
 			// entry it lists (at most all the peer's key entries
 			// replicated), each with its proof read from the peer's
@@ -601,15 +654,43 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 			respondError(w, r, err)
 			return
 		}
-		b, err := peer.Bundle(r.Context(), st, p, id)
+		b, omitted, err := peer.Bundle(r.Context(), st, p, id, n.peerBundleKeys(), MaxPeerBundleKeyBytes)
 		if err != nil {
 			respondError(w, r, err)
 			return
+		}
+		if omitted != "" {
+			w.Header().Set("Parley-Key-Index-Omitted", omitted)
 		}
 		writeBundle(w, b)
 		return
 	}
 	respondError(w, r, requestErrorf(store.ErrNotFound, "the collection isn't replicated from a peer"))
+}
+
+// MaxPeerBundleKeys and MaxPeerBundleKeyBytes bound the peer's key
+// entries a GET /peers/bundle shows with the peer's key index (which
+// makes it show every member's): each is shown with its inclusion proof
+// (about 1.5 KiB of JSON for a Parley entry of a few hundred bytes), and
+// clients read at most 64 MiB of one response (tlog's client), while a
+// peer may log 1,048,576 key entries (peer.DefaultMaxKeyEntries). Past
+// either bound, the bundle goes without the key index, with the sharers'
+// key entries only (it verifies, its key history not proved complete, as
+// a bundle of a peer older than the key index), and the response's
+// Parley-Key-Index-Omitted header says why; before, its memory was
+// reserved for a share at most and its answer was more than clients
+// read.
+const (
+	MaxPeerBundleKeys     = 16384
+	MaxPeerBundleKeyBytes = 8 << 20
+)
+
+// peerBundleKeys is MaxPeerBundleKeys, or a test's bound.
+func (n *Node) peerBundleKeys() int64 {
+	if n.testPeerBundleKeys > 0 {
+		return n.testPeerBundleKeys
+	}
+	return MaxPeerBundleKeys
 }
 
 // peerTLSHint says what to do about a peer round that failed on the

@@ -683,3 +683,61 @@ func TestPeerKeyIndexDroppedIsDowngrade(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerBundleKeysBounded: a peer bundle with the peer's key index shows
+// every member's key entries, each with its proof; past
+// MaxPeerBundleKeys key entries (or MaxPeerBundleKeyBytes of them) it
+// would be more than clients read of one response (before: served, and
+// its memory reserved for a share at most), so it goes without the key
+// index, with the sharers' key entries only, and says why in its
+// Parley-Key-Index-Omitted header: it still verifies, its key history
+// not proved complete.
+func TestPeerBundleKeysBounded(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	carol, err := a.AddMember(ctx, "carol", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := a.follow(t, b, "a", "from-b", "carol")
+	b.share(t, b.intel, 2)
+	size := waitIntegratedNode(t, b.Node)
+	p := a.waitPeer(t, "a", "key index of B's tree", func(p store.Peer) bool { return p.State.KeyIndexSize == size && p.State.Next == size })
+	id := localObjects(t, a.Node, pa.Into)[0].ID
+	get := func() (*http.Response, tlog.BundleResult) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, a.URL+"/peers/bundle?collection="+pa.Into+"&object="+id, nil)
+		req.Header.Set("Authorization", "Bearer "+carol.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /peers/bundle: %d %s", resp.StatusCode, body)
+		}
+		res, err := tlog.VerifyBundle(body, b.VerifierKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, res
+	}
+	if resp, res := get(); !res.KeysComplete || resp.Header.Get("Parley-Key-Index-Omitted") != "" {
+		t.Fatalf("a bundle within the bound: key history complete %v, omitted %q", res.KeysComplete, resp.Header.Get("Parley-Key-Index-Omitted"))
+	}
+	a.testPeerBundleKeys = p.State.Keys - 1
+	resp, res := get()
+	if res.KeysComplete || !strings.Contains(resp.Header.Get("Parley-Key-Index-Omitted"), "more than the") {
+		t.Fatalf("a bundle past the bound: key history complete %v, omitted %q", res.KeysComplete, resp.Header.Get("Parley-Key-Index-Omitted"))
+	}
+	if ks := res.Keys.Keys(b.alice.ID); len(ks) != 1 {
+		t.Fatalf("the sharer's keys in the bundle without the index: %+v", ks)
+	}
+	// The bound on their bytes.
+	bu, why, err := peer.Bundle(ctx, a.Store(), p, id, 0, 1)
+	if err != nil || bu.KeyIndex != "" || !strings.Contains(why, "bytes") {
+		t.Fatalf("a bundle past the key bytes bound: key index %v, why %q, %v", bu.KeyIndex != "", why, err)
+	}
+}

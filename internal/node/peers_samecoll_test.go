@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
 )
@@ -93,5 +94,54 @@ func TestPeerMemberRemovedShowsStoppedAtOnce(t *testing.T) {
 				t.Fatalf("the peer right after its member was %s: %+v", how, ps)
 			}
 		})
+	}
+}
+
+// TestPeerDuplicatesReported: two peer records of one remote collection,
+// recorded before peer add refused the second, are both still followed,
+// and each says which other peer follows the same collection and how to
+// keep one (peer status: duplicate_of); a stopped one no longer counts,
+// nor does a peer of another collection.
+func TestPeerDuplicatesReported(t *testing.T) {
+	ctx := context.Background()
+	n, spec := unservedPeerNode(t)
+	first := spec
+	first.Name, first.Into = "b2", "intel-from-B2"
+	p, err := n.AddPeer(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := spec
+	other.Name, other.Into, other.Remote = "b5", "other-from-B", "collection--1b2c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b"
+	if _, err := n.AddPeer(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if dups, err := n.PeerDuplicates(ctx); err != nil || len(dups) != 0 {
+		t.Fatalf("duplicates of distinct peers: %v, %v", dups, err)
+	}
+	// As an earlier version recorded it: the same collection, the origin
+	// spelled otherwise, under another name and member.
+	c2, err := n.AddCollection(ctx, "intel-from-B3", "", nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m3, err := n.AddMember(ctx, "legacy-b3", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.store.AddPeer(ctx, store.Peer{Name: "b3", URL: "HTTP://127.0.0.1:1/", TokenFile: spec.TokenFile, LogKey: spec.LogKey,
+		Remote: spec.Remote, Into: c2, Member: m3.ID, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	dups, err := n.PeerDuplicates(ctx)
+	if err != nil || len(dups) != 2 || !strings.Contains(dups["b2"], "peer b3 (into local collection "+c2+") also follows collection "+spec.Remote) ||
+		!strings.Contains(dups["b3"], "peer b2") || !strings.Contains(dups["b3"], "parley member remove --member peer:NAME") {
+		t.Fatalf("duplicates: %q, %v", dups, err)
+	}
+	if _, err := n.RemoveMember(ctx, p.Member); err != nil {
+		t.Fatal(err)
+	}
+	if dups, err := n.PeerDuplicates(ctx); err != nil || len(dups) != 0 {
+		t.Fatalf("duplicates once b2 is stopped: %q, %v", dups, err)
 	}
 }

@@ -28,7 +28,42 @@ var ErrNoProof = errors.New("not replicated up to a checkpoint of the peer yet")
 // tree's checkpoint, carries the index, and shows every key entry it
 // lists. It fails with store.ErrNotFound when no version was
 // replicated, and [ErrNoProof] when none is covered yet.
-func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) (tlog.Bundle, error) {
+//
+// The key index is left out, and the bundle shows only the sharers' key
+// entries (it verifies then with its key history not proved complete, as
+// a bundle of a peer older than the key index does), when the peer's
+// replicated key entries are more than maxKeys or their leaves hold more
+// than maxKeyBytes (0: no bound): a bundle must stay servable and readable
+// by clients, which read at most 64 MiB of one response, and a peer may
+// log up to [DefaultMaxKeyEntries] key entries ([DefaultMaxKeyBytes]).
+// keyIndexOmitted then says why.
+func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string, maxKeys, maxKeyBytes int64) (b tlog.Bundle, keyIndexOmitted string, err error) {
+	if ki := p.State; ki.KeyIndex != nil && maxKeys > 0 && ki.Keys > maxKeys {
+		keyIndexOmitted = fmt.Sprintf("the peer's log holds %d member key entries, more than the %d a bundle shows", ki.Keys, maxKeys)
+		p.State.KeyIndex = nil
+	}
+	b, omitted, err := bundle(ctx, st, p, objectID, maxKeyBytes)
+	if omitted != "" {
+		keyIndexOmitted = omitted
+	}
+	return b, keyIndexOmitted, err
+}
+
+func bundle(ctx context.Context, st store.Store, p store.Peer, objectID string, maxKeyBytes int64) (tlog.Bundle, string, error) {
+	b, err := bundleWith(ctx, st, p, objectID, maxKeyBytes)
+	if errors.Is(err, errKeyBytes) {
+		p.State.KeyIndex = nil
+		b, err = bundleWith(ctx, st, p, objectID, 0)
+		return b, fmt.Sprintf("the peer's member key entries hold more than the %d bytes a bundle shows", maxKeyBytes), err
+	}
+	return b, "", err
+}
+
+// errKeyBytes: the key entries a bundle with the key index would show hold
+// more bytes than its bound.
+var errKeyBytes = errors.New("too many key entry bytes for one bundle")
+
+func bundleWith(ctx context.Context, st store.Store, p store.Peer, objectID string, maxKeyBytes int64) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: p.LogKey, Keys: []tlog.BundleKey{}, Items: []tlog.BundleItem{}}
 	prov, err := st.PeerObjects(ctx, p.Name, objectID)
 	if err != nil {
@@ -101,6 +136,15 @@ func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) 
 	keys, err := st.PeerKeys(ctx, p.Name, int64(cp.Size))
 	if err != nil {
 		return b, err
+	}
+	if b.KeyIndex != "" && maxKeyBytes > 0 {
+		var n int64
+		for _, k := range keys {
+			n += int64(len(k.Leaf))
+		}
+		if n > maxKeyBytes {
+			return b, errKeyBytes
+		}
 	}
 	for _, k := range keys {
 		e, err := tlog.ParseEntry(k.Leaf)

@@ -169,9 +169,22 @@ const DefaultMaxVersionAhead = 100 * 365 * 24 * time.Hour
 // definition that A's own ingest refuses (stix.Validator): one under the
 // id of a predefined TLP marking with other content (TLP:RED's id saying
 // TLP:CLEAR), or a TLP level redefined under another id. A's readers, and
-// their tools, take a TLP marking by its id. Like any refused object it
-// fails the step.
+// their tools, take a TLP marking by its id. It is skipped and recorded
+// as refused ([Skipped]).
 var ErrMarking = errors.New("the marking definition is invalid")
+
+// ErrIDForm is wrapped by the error of an object whose id isn't of the
+// form type--UUID of its own type, as A's own ingest requires: the
+// peer's text would become an id of A's collection, in its URLs and
+// answers. It is skipped and recorded as refused ([Skipped]).
+var ErrIDForm = errors.New("the object's id isn't of the form this node accepts")
+
+// idFormError is an [ErrIDForm] that reads as "the object's id: ERR".
+type idFormError struct{ err error }
+
+func (e idFormError) Error() string        { return "the object's id: " + e.err.Error() }
+func (e idFormError) Unwrap() error        { return e.err }
+func (e idFormError) Is(target error) bool { return target == ErrIDForm }
 
 // markingValidator checks replicated marking definitions.
 var markingValidator = &stix.Validator{}
@@ -183,9 +196,10 @@ var markingValidator = &stix.Validator{}
 // by a later version the peer logs. The node's own ingest refuses such a
 // version from its members (node.MaxVersionAhead), and so does a peer
 // running a Parley that checks it: only a peer that doesn't (an older
-// Parley, or a hostile or compromised one) logs it. Like any refused
-// object it fails the step, and replication of the peer waits at that
-// entry, retried each round, until the operators settle it.
+// Parley, or a hostile or compromised one) logs it. Unlike an object the
+// peer's log doesn't prove, it doesn't fail the step: it is skipped, and
+// recorded as refused ([Skipped]); before, replication of the peer
+// waited at that entry for good, each round refused the same way.
 var ErrVersionAhead = errors.New("the object's version is dated too far ahead of this node's clock")
 
 // DefaultRoundLease is how long a round's lease lasts unless its process
@@ -1016,6 +1030,9 @@ type prepared struct {
 	keys     []store.PeerKey
 	objs     []*object
 	tiles    map[tlog.Tile][]byte
+	// refused are the objects of the step refused and skipped
+	// ([Skipped]): not stored, recorded with the step.
+	refused []store.PeerRefusal
 }
 
 // steps replicates the entries from res.Next up to the checkpoint cp
@@ -1195,13 +1212,47 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		}
 	}
 	f.verify(objs, entries, uint64(from))
+	var refused []store.PeerRefusal
 	for _, o := range objs {
-		if o.err != nil {
-			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", untrusted.Text(o.op.ObjectID, 200), o.index, p.Name, o.err)
+		if o.err == nil {
+			continue
 		}
+		err := fmt.Errorf("refused object %s at entry %d of peer %s: %w", untrusted.Text(o.op.ObjectID, 200), o.index, p.Name, o.err)
+		if !Skipped(o.err) {
+			return nil, err
+		}
+		refused = append(refused, store.PeerRefusal{Index: int64(o.index), Reason: untrusted.Text(err.Error(), MaxErrorText)})
+	}
+	if len(refused) > 0 {
+		objs = slices.DeleteFunc(objs, func(o *object) bool { return o.err != nil })
+		// One line a step, however many: a hostile peer may log
+		// millions of them.
+		f.cfg.Logger.Warn("peer objects refused and skipped", "peer", p.Name, "count", len(refused), "last", refused[len(refused)-1].Reason)
 	}
 	// The tiles as of to, before the next step is appended.
-	return &prepared{from: from, to: to, leaves: leaves, keys: keys, objs: objs, tiles: f.builder.Flush()}, nil
+	return &prepared{from: from, to: to, leaves: leaves, keys: keys, objs: objs, tiles: f.builder.Flush(), refused: refused}, nil
+}
+
+// Skipped reports whether an object refused for err is skipped rather
+// than failing its step: an object the peer's log proves (its entry
+// commits to it, and its signature is its sharer's key in force, or it
+// is unsigned) but that this node's rules refuse, which no later round
+// would take either: a version dated too far ahead ([ErrVersionAhead]),
+// a marking definition A's validation refuses ([ErrMarking]), an id not
+// of the form type--UUID of its type ([ErrIDForm]). B's current ingest
+// refuses each of them, so only an older (or hostile) B logs one, and
+// any member of such a B may. Waiting at it would stop the
+// replication of everything the peer logs after it, for good, by one
+// object of one of the peer's members. It is recorded instead
+// ([store.PeerStep].Refused: `refused` and `last_refused` in `parley
+// peer status`) and logged. An object the peer's log doesn't prove (a
+// forged signature, bytes that aren't the entry's) still fails its
+// step: that is the peer's node lying, not one member's object.
+func Skipped(err error) bool {
+	if errors.Is(err, tlog.ErrObjectMismatch) {
+		return false
+	}
+	return errors.Is(err, ErrVersionAhead) || errors.Is(err, ErrMarking) || errors.Is(err, ErrIDForm)
 }
 
 // commit stores a prepared step's objects and records the step (the
@@ -1223,7 +1274,7 @@ func (f *Follower) commit(ctx context.Context, p store.Peer, c *tlog.Client, sig
 	step := store.PeerStep{
 		Peer: p.Name, From: s.from, To: s.to, Checkpoint: signed,
 		Tiles: s.tiles, Keys: s.keys, Objects: prov,
-		RemoteSize: int64(cp.Size), At: f.cfg.Now(), Round: f.lease,
+		RemoteSize: int64(cp.Size), At: f.cfg.Now(), Round: f.lease, Refused: s.refused,
 	}
 	var indexErr error
 	if index != nil && s.to == int64(cp.Size) {
@@ -1323,9 +1374,9 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 	// The id's form, as A's own ingest checks it (stix.Validator): B's
 	// text becomes an id of A's collection, in its URLs and answers.
 	if typ, err := stix.SplitIdentifier(parsed.ID); err != nil {
-		return fmt.Errorf("the object's id: %w", err)
+		return idFormError{err}
 	} else if typ != parsed.Type {
-		return fmt.Errorf("the object's id: %w: %q isn't of the object's type %q", stix.ErrIdentifier, parsed.ID, parsed.Type)
+		return idFormError{fmt.Errorf("%w: %q isn't of the object's type %q", stix.ErrIdentifier, parsed.ID, parsed.Type)}
 	}
 	if parsed.Type == "marking-definition" {
 		// The sharing restrictions of A's readers: a predefined TLP id

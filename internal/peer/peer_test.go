@@ -3,6 +3,7 @@ package peer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 func TestReadToken(t *testing.T) {
@@ -255,5 +258,42 @@ func TestStatusAtRunningRound(t *testing.T) {
 	p.State = store.PeerState{LastRound: now, LastError: InterruptedPrefix + ": the round started at …", Failures: 1}
 	if s := StatusAt(p, now, 5*time.Second); !s.Interrupted || s.FailedRounds != 1 || s.NextRound == "" || s.Round != "idle" {
 		t.Fatalf("an interrupted round: %+v", s)
+	}
+}
+
+// TestSkipped: a version dated too far ahead, a refused marking
+// definition and an id of another form are skipped; a forged object (B's
+// node lying about its log) still fails its step.
+func TestSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("%w: the indicator is dated 9999-12-31", ErrVersionAhead), true},
+		{fmt.Errorf("%w: %w", tlog.ErrObjectMismatch, tlog.ErrBadSignature), false},
+		{fmt.Errorf("%w: TLP", ErrMarking), true},
+		{idFormError{fmt.Errorf("%w: not type--UUID", stix.ErrIdentifier)}, true},
+		{fmt.Errorf("%w: %w", tlog.ErrObjectMismatch, ErrIDForm), false},
+		{errors.New("other"), false},
+	} {
+		if got := Skipped(tc.err); got != tc.want {
+			t.Errorf("Skipped(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestStatusShowsNoSecret: a peer recorded by an older version with a
+// token in its URL (user information or query), and texts of B's recorded
+// before they were cleaned (terminal escapes), show in peer status
+// without the token and without control characters.
+func TestStatusShowsNoSecret(t *testing.T) {
+	p := store.Peer{Name: "b", URL: "https://parley_TOKEN1:pw@b.example/base?api_key=TOKEN2#TOKEN3", Remote: "r\x1b[2J",
+		State: store.PeerState{LastError: "bad\x1b]0;owned\x07", Stopped: "fork\x1b[31m", KeyIndexMissing: "none\x1b[1m", LastRefused: "x\x1b[2J"}}
+	js, err := json.Marshal(StatusAt(p, time.Now(), time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(js); strings.Contains(s, "TOKEN") || strings.Contains(s, "pw@") || strings.Contains(s, `\u001b`) || strings.Contains(s, `\u0007`) {
+		t.Fatalf("peer status %s shows a secret or a control character", s)
 	}
 }

@@ -137,6 +137,18 @@ type Status struct {
 	// an index of the older form (parley-key-index-v1, a peer older than
 	// it), which was checked to list every member but doesn't claim to.
 	KeyIndexAll bool `json:"key_index_all,omitempty"`
+	// Refused counts the peer's objects refused and skipped ([Skipped]):
+	// proved by the peer's log, but refused by this node's rules (a
+	// version dated too far ahead, a refused marking, an id of another form: [Skipped]), so not stored;
+	// replication went on past them. LastRefused names the last one, its
+	// entry and why (printable, at most [MaxErrorText] bytes).
+	Refused     int64  `json:"refused"`
+	LastRefused string `json:"last_refused,omitempty"`
+	// DuplicateOf, set by `parley peer status` (node.PeerDuplicates),
+	// says that another followed peer follows the same remote collection
+	// (recorded before parley peer add refused a second peer of one
+	// collection), which, and how to keep one.
+	DuplicateOf string `json:"duplicate_of,omitempty"`
 }
 
 // MaxBackoff is the longest a node waits between two rounds of a peer
@@ -198,16 +210,32 @@ func StallAfter(interval time.Duration) time.Duration {
 // receiving bytes, however slowly, is not stalled, however long its step.
 const ActivityWindow = 2 * DefaultStallTimeout
 
+// StatusURL returns a peer's recorded URL as its status, logs and reports
+// show it: without user information, query or fragment (a peer recorded
+// by an older version may hold its token there), and printable.
+func StatusURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that doesn't parse)"
+	}
+	return untrusted.Text(untrusted.URLWithoutSecret(u), 300)
+}
+
 // StatusOf returns the status of a peer as stored.
 func StatusOf(p store.Peer) Status {
+	// The texts that may quote the peer are cleaned when recorded; they
+	// are cleaned again here for rows an older version recorded, and a
+	// URL recorded with a token in it (before peer add refused that)
+	// shows without it.
 	s := Status{
-		Name: p.Name, URL: p.URL, LogKey: p.LogKey, Remote: p.Remote, Into: p.Into, Member: p.Member,
+		Name: p.Name, URL: StatusURL(p.URL), LogKey: p.LogKey, Remote: untrusted.Text(p.Remote, 300), Into: p.Into, Member: p.Member,
 		Position: p.State.Next, RemoteSize: p.State.RemoteSize,
 		Objects: p.State.Objects, Keys: p.State.Keys,
-		Checkpoint: string(p.State.Checkpoint), LastError: p.State.LastError,
-		State: "following", Stopped: p.State.Stopped, Evidence: p.State.Evidence,
+		Checkpoint: string(p.State.Checkpoint), LastError: untrusted.Text(p.State.LastError, MaxErrorText),
+		State: "following", Stopped: untrusted.Text(p.State.Stopped, MaxErrorText), Evidence: p.State.Evidence,
 		FailedRounds:    p.State.Failures,
-		KeyIndexMissing: p.State.KeyIndexMissing,
+		KeyIndexMissing: untrusted.Text(p.State.KeyIndexMissing, MaxErrorText),
+		Refused:         p.State.Refused, LastRefused: untrusted.Text(p.State.LastRefused, MaxErrorText),
 	}
 	if p.State.KeyIndex != nil {
 		s.KeyIndexSize = p.State.KeyIndexSize

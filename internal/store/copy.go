@@ -121,7 +121,7 @@ var StateTables = []Table{
 		"remote_size", KindInt, "last_round", KindText, "last_error", KindText, "stopped", KindText, "evidence", KindText,
 		"round_started", KindText, "round_from", KindInt, "failures", KindInt,
 		"key_index", KindNullBytes, "key_index_checkpoint", KindNullBytes, "key_index_size", KindInt, "key_index_missing", KindText,
-		"round_active", KindText, "round_bytes", KindInt, "round_owner", KindText, "round_expires", KindText), []string{"name"}},
+		"round_active", KindText, "round_bytes", KindInt, "round_owner", KindText, "round_expires", KindText, "refused", KindInt, "last_refused", KindText), []string{"name"}},
 	{"peer_tiles", cols("peer", KindText, "level", KindInt, "n", KindInt, "width", KindInt, "data", KindBytes), []string{"peer", "level", "n"}},
 	{"peer_checkpoints", cols("peer", KindText, "size", KindInt, "note", KindBytes), []string{"peer", "size"}},
 	{"peer_keys", cols("peer", KindText, "idx", KindInt, "leaf", KindBytes), []string{"peer", "idx"}},

@@ -101,6 +101,11 @@ type PeerState struct {
 	KeyIndex           []byte
 	KeyIndexCheckpoint []byte
 	KeyIndexSize       int64
+	// Refused counts the peer's objects that were refused and skipped
+	// (PeerStep.Refused: proved by the peer's log, but refused by this
+	// node's rules), and LastRefused says which was the last and why.
+	Refused     int64
+	LastRefused string
 	// KeyIndexMissing, when not empty, says why the last round stored no
 	// key index (the peer serves none, a node older than it; or it
 	// couldn't be read): KeyIndex, when not nil, is then of an older tree.
@@ -152,6 +157,20 @@ type PeerStep struct {
 	// in the step's transaction, and KeyIndexMissing is cleared. A step
 	// without one leaves the stored index as it is.
 	KeyIndex []byte
+	// Refused are the peer's objects of the step that were not stored
+	// because this node's rules refuse them (peer.Skipped),
+	// though the peer's log proves them: the step skips them, and the
+	// peer's Refused count grows by their number, LastRefused becoming
+	// the last one's Reason, in the step's transaction.
+	Refused []PeerRefusal
+}
+
+// PeerRefusal is an object of a peer refused and skipped by a step
+// ([PeerStep].Refused): its index in the peer's log and why, as a
+// printable text (internal/untrusted).
+type PeerRefusal struct {
+	Index  int64
+	Reason string
 }
 
 // PeerStore keeps the peers a node follows and their replication state

@@ -232,6 +232,30 @@ func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
 	return nil, nil
 }
 
+// latestOwn returns the version the object's page shows: the latest of
+// versions (oldest first) stored outside the collections replicated from
+// peers, when there is one, and else the latest. A peer's copies claim no
+// id (docs/federation.md): a later version a peer logged of an id a
+// member of this node shared, or another object under its id and
+// version, stays in the peer's collection and is listed among the
+// versions, but doesn't stand for the member's object.
+func (h *Handler) latestOwn(ctx context.Context, versions []store.Object) (store.Object, error) {
+	ps, err := h.d.Store.Peers(ctx)
+	if err != nil {
+		return store.Object{}, err
+	}
+	copies := map[string]bool{}
+	for _, p := range ps {
+		copies[p.Into] = true
+	}
+	for i := len(versions) - 1; i >= 0; i-- {
+		if !copies[versions[i].Collection] {
+			return versions[i], nil
+		}
+	}
+	return versions[len(versions)-1], nil
+}
+
 type extRef struct{ Source, ID, URL, Description string }
 
 // object renders one object: the latest version the member may read,
@@ -284,7 +308,11 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
 		return
 	}
-	latest := versions[len(versions)-1]
+	latest, err := h.latestOwn(ctx, versions)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
 	// Decoded property by property, so that no property costs more than
 	// its size as text: one too long to show isn't decoded at all.
 	var fields map[string]json.RawMessage
@@ -361,7 +389,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			v.Collections = append(v.Collections, a.byID[o.Collection].Title)
 		}
 	}
-	v.Versions = versionTimeline(versions, olderLeftOut)
+	v.Versions = versionTimeline(versions, olderLeftOut, latest)
 	v.OlderVersionsLeftOut = olderLeftOut
 
 	// Referenced objects (a report's, a grouping's, an opinion's): one
@@ -770,13 +798,14 @@ func externalRefs(raw json.RawMessage) (out []extRef, more bool) {
 // versionTimeline says, for each version, which top-level properties
 // changed from the previous one (modified and the signature aside); when
 // older versions were left out, the first has no previous one to compare.
-func versionTimeline(versions []store.Object, olderLeftOut bool) []versionView {
+// The version shown (the page's object) is marked current.
+func versionTimeline(versions []store.Object, olderLeftOut bool, shown store.Object) []versionView {
 	var out []versionView
 	var prev map[string]json.RawMessage
 	for i, o := range versions {
 		var cur map[string]json.RawMessage
 		json.Unmarshal(o.Raw, &cur)
-		vv := versionView{Version: o.Version, Added: o.DateAdded, LogIndex: o.LogIndex, Current: i == len(versions)-1}
+		vv := versionView{Version: o.Version, Added: o.DateAdded, LogIndex: o.LogIndex, Current: o.LogIndex == shown.LogIndex && o.Collection == shown.Collection}
 		if prev == nil && olderLeftOut {
 			vv.Changes = []string{"the oldest version shown"}
 		} else if prev == nil {

@@ -147,18 +147,24 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submis
 		// everywhere; the same version may be shared into several
 		// collections, but only with the same content). Ingest of new
 		// objects finds none, so no object's bytes cross the wire.
-		b.Queue(`SELECT u.i, o.collection, o.raw FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(i, id, v)
+		// A peer's copy (stored under a peer's member, claiming no id) is
+		// no conflict: the peer's log, not this node's first writer, says
+		// whose it is, so a peer that logged an id and version first can't
+		// keep a member of this node from sharing it (docs/federation.md).
+		b.Queue(`SELECT u.i, o.collection, o.raw, EXISTS (SELECT 1 FROM peers p WHERE p.member = o.member)
+			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(i, id, v)
 			JOIN objects o ON o.object_id = u.id AND o.version = u.v`, verIdx, verIDs, vers).
 			Query(func(rows pgx.Rows) error {
 				var i int64
 				var coll string
 				var raw []byte
-				_, err := pgx.ForEachRow(rows, []any{&i, &coll, &raw}, func() error {
+				var peerCopy bool
+				_, err := pgx.ForEachRow(rows, []any{&i, &coll, &raw, &peerCopy}, func() error {
 					o := sub.Items[i].Object
 					if coll == sub.Collection {
 						st.stored[versionKey{o.ID, fmtTime(o.Version)}] = raw
 					}
-					if !bytes.Equal(raw, o.Raw) {
+					if !bytes.Equal(raw, o.Raw) && (!peerCopy || coll == sub.Collection) {
 						st.otherContent[int(i)] = true
 					}
 					return nil

@@ -141,8 +141,13 @@ func (s *Store) prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, er
 		return nil, err
 	}
 	// An id and version name one object everywhere: the same version may be
-	// shared into several collections, but only with the same content.
-	if ps.otherContent, err = tx.PrepareContext(ctx, `SELECT collection FROM objects WHERE object_id = ? AND version = ? AND raw != ? LIMIT 1`); err != nil {
+	// shared into several collections, but only with the same content. A
+	// peer's copy (stored under a peer's member, claiming no id) is not
+	// compared: the peer's log, not this node's first writer, says whose
+	// it is, so a peer that logged an id and version first can't keep a
+	// member of this node from sharing it (docs/federation.md).
+	if ps.otherContent, err = tx.PrepareContext(ctx, `SELECT collection FROM objects WHERE object_id = ? AND version = ? AND raw != ?
+		AND NOT EXISTS (SELECT 1 FROM peers WHERE peers.member = objects.member) LIMIT 1`); err != nil {
 		ps.close()
 		return nil, err
 	}

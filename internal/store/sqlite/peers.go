@@ -87,6 +87,9 @@ ALTER TABLE peers ADD COLUMN round_bytes INTEGER NOT NULL DEFAULT 0;
 `}, migration{820, "leases of peer rounds in progress", `
 ALTER TABLE peers ADD COLUMN round_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE peers ADD COLUMN round_expires TEXT NOT NULL DEFAULT '';
+`}, migration{870, "refused objects of peers", `
+ALTER TABLE peers ADD COLUMN refused BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE peers ADD COLUMN last_refused TEXT NOT NULL DEFAULT '';
 `})
 }
 
@@ -120,7 +123,7 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
 		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures,
-		key_index, key_index_checkpoint, key_index_size, key_index_missing, round_active, round_bytes, round_owner, round_expires FROM peers ORDER BY name`)
+		key_index, key_index_checkpoint, key_index_size, key_index_missing, round_active, round_bytes, round_owner, round_expires, refused, last_refused FROM peers ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -132,7 +135,7 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
 			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures,
-			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing, &active, &st.RoundBytes, &st.RoundOwner, &expires); err != nil {
+			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing, &active, &st.RoundBytes, &st.RoundOwner, &expires, &st.Refused, &st.LastRefused); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
 		var e1, e2, e3, e4, e5 error
@@ -231,6 +234,12 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 			st.To, st.Checkpoint, len(st.Objects), len(st.Keys), st.RemoteSize, fmtTime(st.At), st.Peer)
 		if err != nil {
 			return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+		}
+		if n := len(st.Refused); n > 0 {
+			_, err = tx.ExecContext(ctx, `UPDATE peers SET refused = refused + ?, last_refused = ? WHERE name = ?`, n, st.Refused[n-1].Reason, st.Peer)
+			if err != nil {
+				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+			}
 		}
 		if st.KeyIndex != nil {
 			_, err = tx.ExecContext(ctx, `UPDATE peers SET key_index = ?, key_index_checkpoint = ?, key_index_size = ?, key_index_missing = '' WHERE name = ?`,

@@ -126,7 +126,7 @@ func testPeers(t *testing.T, s store.Store) {
 
 	got := peerNamed(t, s, "b")
 	if st := got.State; st.Next != 2 || st.Objects != 1 || st.Keys != 1 || st.RemoteSize != 5 || !bytes.Equal(st.Checkpoint, cp2) ||
-		!st.LastRound.Equal(step.At) || st.LastError != "" || st.Stopped != "" {
+		!st.LastRound.Equal(step.At) || st.LastError != "" || st.Stopped != "" || st.Refused != 0 || st.LastRefused != "" {
 		t.Fatalf("peer after a step: %+v", st)
 	}
 	if got := peerNamed(t, s, "a"); got.State.Next != 0 {
@@ -176,9 +176,14 @@ func testPeers(t *testing.T, s store.Store) {
 	}
 	idx3 := []byte("key index of 3")
 	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 2, To: 3, Checkpoint: cp3, Tiles: tiles3,
-		Objects: []store.PeerObject{obj2}, RemoteSize: 3, At: created.Add(2 * time.Hour), KeyIndex: idx3}))
+		Objects: []store.PeerObject{obj2}, RemoteSize: 3, At: created.Add(2 * time.Hour), KeyIndex: idx3,
+		Refused: []store.PeerRefusal{{Index: 2, Reason: "first refusal"}, {Index: 2, Reason: "refused object x at entry 2"}}}))
 	if st := peerNamed(t, s, "b").State; !bytes.Equal(st.KeyIndex, idx3) || !bytes.Equal(st.KeyIndexCheckpoint, cp3) || st.KeyIndexSize != 3 || st.KeyIndexMissing != "" {
 		t.Fatalf("after a step with a key index: %+v", st)
+	}
+	// The step's refused objects are counted, the last one's reason kept.
+	if st := peerNamed(t, s, "b").State; st.Refused != 2 || st.LastRefused != "refused object x at entry 2" || st.Objects != 2 {
+		t.Fatalf("after a step with refused objects: refused %d (%q), objects %d", st.Refused, st.LastRefused, st.Objects)
 	}
 	// A missing index is recorded beside the one stored, which stays;
 	// one of another size than the position, or with a checkpoint of
@@ -405,4 +410,53 @@ func peerNamed(t *testing.T, s store.Store, name string) store.Peer {
 	}
 	t.Fatalf("no peer %s", name)
 	return store.Peer{}
+}
+
+// testPeerCopyNoClaim: a peer's copy (an unowned item stored under the
+// member of a peer, in the peer's collection) of an id and version claims
+// neither: a member who then shares that id and version with other content
+// in another collection is stored, as the owner of the id (before, a peer
+// that logged a member's id and version first, edited, kept the member
+// from sharing it). Between members' objects the rule stays: the same id
+// and version with other content elsewhere is a conflict.
+func testPeerCopyNoClaim(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	pm := member("peer:b")
+	pm.PublicKey = nil
+	must(t, s.AddMember(ctx, pm))
+	must(t, s.AddCollection(ctx, store.Collection{ID: "c1", Title: "from b", Relay: true, Signatures: store.SignaturesOptional}))
+	_, vkey, err := tlog.NewNodeKey(rand.Reader, "b.example/log")
+	must(t, err)
+	must(t, s.AddPeer(ctx, store.Peer{Name: "b", URL: "https://b.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: pm.ID, Created: base}))
+	peerCopy := func(o store.Object) {
+		t.Helper()
+		it := item(o)
+		it.Owned = false
+		st, err := s.Submit(ctx, store.Submission{StatusID: "peer-" + o.ID, Collection: "c1", Member: pm.ID, Received: base, Items: []store.Item{it}})
+		must(t, err)
+		if len(st.Failures) != 0 {
+			t.Fatalf("the peer's copy: %+v", st.Failures)
+		}
+	}
+	peerCopy(obj("indicator--p1", base, 1))
+	if st := submit(t, s, coll, alice, obj("indicator--p1", base, 2)); len(st.Failures) != 0 || len(st.Successes) != 1 {
+		t.Fatalf("alice's version whose id and version a peer's copy holds: %+v", st)
+	}
+	if st := submit(t, s, coll, bob, obj("indicator--p1", base.Add(time.Second), 3)); len(st.Failures) != 1 {
+		t.Fatalf("bob's version of alice's id: %+v", st)
+	}
+	// Members' objects still conflict across collections.
+	must(t, s.AddCollection(ctx, store.Collection{ID: "c2", Title: "other", Readers: []string{alice.ID}, Writers: []string{alice.ID}}))
+	if st := submit(t, s, "c2", alice, obj("indicator--p1", base, 4)); len(st.Failures) != 1 || st.Failures[0].Message != store.VersionConflictMessage {
+		t.Fatalf("alice's other content for her own id and version: %+v", st)
+	}
+	// The peer's copy of a version alice shared first is stored beside it
+	// (unowned items aren't compared), and hers stays hers.
+	submit(t, s, coll, alice, obj("indicator--p2", base, 5))
+	peerCopy(obj("indicator--p2", base, 6))
+	got, err := s.Objects(ctx, store.Query{Collection: coll, IDs: []string{"indicator--p2"}, Versions: []store.VersionSelector{{Kind: store.VersionAll}}, Limit: 10})
+	must(t, err)
+	if len(got.Objects) != 1 || !bytes.Equal(got.Objects[0].Raw, obj("indicator--p2", base, 5).Raw) {
+		t.Fatalf("alice's collection holds %+v", got.Objects)
+	}
 }

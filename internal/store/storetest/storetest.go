@@ -119,6 +119,7 @@ func Run(t *testing.T, open Opener) {
 		{"LatestRevoked", testLatestRevoked},
 		{"Feeds", testFeeds},
 		{"Peers", testPeers},
+		{"PeerCopyNoClaim", testPeerCopyNoClaim},
 		{"FeedRoundLeases", testFeedRoundLeases},
 		{"PeerRoundLeases", testPeerRoundLeases},
 		{"RoundClaimRace", testRoundClaimRace},
