@@ -3,7 +3,7 @@
 // imports only ever point down, toward stix, and that docs/design.md's
 // package table has a row for every package and no other.
 //
-//	stix, internal/untrusted
+//	stix, internal/untrusted, internal/cursor
 //	pattern, tlog, pdq, private, opinion   (may import stix and each other)
 //	taxii
 //	internal/store…, internal/match

@@ -17,7 +17,7 @@ const module = "github.com/parley-exchange/parley/"
 func layer(pkg string) (int, bool) {
 	rel := strings.TrimPrefix(pkg, module)
 	switch {
-	case rel == "stix", rel == "internal/untrusted", rel == "internal/slowlink", rel == "internal/held":
+	case rel == "stix", rel == "internal/untrusted", rel == "internal/slowlink", rel == "internal/held", rel == "internal/cursor":
 		return 0, true
 	case rel == "pattern", rel == "tlog", rel == "pdq", rel == "private", rel == "opinion":
 		return 1, true

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-exchange/parley/internal/cursor"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/pdq"
 	"github.com/parley-exchange/parley/stix"
@@ -284,12 +282,9 @@ func versionSelectors(v taxii.VersionMatch) []store.VersionSelector {
 }
 
 // formatCursor is the TAXII next cursor of a page of the collection whose
-// last version was added at added: 22 characters of base64url holding
-// the first 8 bytes of the SHA-256 of the collection's id and added in
-// microseconds since 1970 (8 bytes, big-endian).
+// last version was added at added ([cursor.Format]).
 //
 // The position is the collection's own: the date_added of that version,
-// which grows strictly with the order of addition (store.Object) and
 // which the page's X-TAXII-Date-Added-Last header shows anyway. It was
 // the store's sequence number, counted over every collection: the
 // difference of two cursors of a member's pages told how many versions
@@ -299,26 +294,19 @@ func versionSelectors(v taxii.VersionMatch) []store.VersionSelector {
 // collection is refused in another (400): it would select by a time
 // unrelated to that collection's pages, which a client never means.
 func formatCursor(collection string, added time.Time) string {
-	var b [cursorLen]byte
-	h := sha256.Sum256([]byte(collection))
-	copy(b[:8], h[:8])
-	binary.BigEndian.PutUint64(b[8:], uint64(added.UnixMicro()))
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return cursor.Format(collection, added)
 }
-
-const cursorLen = 16
 
 // parseCursor returns the date_added of a cursor [formatCursor] issued for
 // collection; anything else (a cursor of another collection, or of an
 // earlier version of Parley, which was a number) is a 400.
 func parseCursor(collection, s string) (time.Time, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != cursorLen || base64.RawURLEncoding.EncodeToString(b) != s || int64(binary.BigEndian.Uint64(b[8:])) < 0 {
-		return time.Time{}, taxii.BadRequest("next %q is not a cursor this server issued (a cursor of an earlier version of the server no longer pages: start again, with added_after)", truncate(s, 40))
-	}
-	t := time.UnixMicro(int64(binary.BigEndian.Uint64(b[8:]))).UTC()
-	if formatCursor(collection, t) != s {
+	t, err := cursor.Parse(collection, s)
+	switch {
+	case errors.Is(err, cursor.ErrOtherCollection):
 		return time.Time{}, taxii.BadRequest("next %q is a cursor of another collection", truncate(s, 40))
+	case err != nil:
+		return time.Time{}, taxii.BadRequest("next %q is not a cursor this server issued (a cursor of an earlier version of the server no longer pages: start again, with added_after)", truncate(s, 40))
 	}
 	return t, nil
 }

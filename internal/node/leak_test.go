@@ -640,6 +640,8 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	ui := []req{
 		{"GET", "/ui/collections/{C}", ""},
 		{"GET", "/ui/collections/{C}?after=1", ""},
+		{"GET", "/ui/collections/{C}?after={N}", ""},
+		{"GET", "/ui/collections/{C}?before={N}", ""},
 		{"GET", "/ui/objects/{I}", ""},
 		{"GET", "/ui/objects/{D}", ""},
 		{"GET", "/ui/objects/{O}", ""},

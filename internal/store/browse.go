@@ -28,6 +28,18 @@ type Browse struct {
 	// the last Limit objects with Seq < Before (still returned in
 	// ascending order). Both zero: the first page.
 	After, Before int64
+	// AddedAfter and AddedBefore are cursors by date_added, positions
+	// of the collection's own (a version's DateAdded, which grows
+	// strictly with Seq): a page with AddedAfter set holds the first
+	// Limit objects added after it, as After does; one with
+	// AddedBefore set the last Limit objects added before it, as
+	// Before does. Unlike a Seq, they tell nothing of other
+	// collections' additions, so they are what a member's cursors
+	// carry (package cursor). At most one of After, Before, AddedAfter
+	// and AddedBefore is set; a position past the collection's last
+	// addition is an empty page (HasPrev set if the filters match
+	// anything).
+	AddedAfter, AddedBefore time.Time
 	// Limit is the largest number of objects returned (1 to 1000).
 	Limit int
 	// MaxBytes, when > 0, also bounds the raw JSON of the page's objects,

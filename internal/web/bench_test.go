@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/cursor"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 )
@@ -110,8 +111,7 @@ func BenchmarkCollectionPage(b *testing.B) {
 	})
 	// The 100,000-object collection is made only when a benchmark below
 	// runs, so -bench CollectionPage/ui-vs-taxii stays quick.
-	var big string
-	var last int64
+	var big, last string
 	bigColl := func(b *testing.B) {
 		if big != "" {
 			return
@@ -125,7 +125,7 @@ func BenchmarkCollectionPage(b *testing.B) {
 		if err != nil || len(page.Objects) != 1 {
 			b.Fatal(err)
 		}
-		last = page.Objects[0].Seq
+		last = cursor.Format(big, page.Objects[0].DateAdded)
 		b.ResetTimer()
 	}
 	b.Run("depth", func(b *testing.B) {
@@ -139,7 +139,7 @@ func BenchmarkCollectionPage(b *testing.B) {
 			serve(b, h, uiReq("/ui/collections/"+big))
 			first += time.Since(t)
 			t = time.Now()
-			serve(b, h, uiReq(fmt.Sprintf("/ui/collections/%s?before=%d", big, last)))
+			serve(b, h, uiReq(fmt.Sprintf("/ui/collections/%s?before=%s", big, last)))
 			deep += time.Since(t)
 		}
 		b.ReportMetric(float64(small)/float64(first), "small/big-first")

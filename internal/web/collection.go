@@ -1,13 +1,14 @@
 package web
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/cursor"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 )
@@ -46,12 +47,28 @@ type collectionView struct {
 	// prove the binding with the proving page first, so this is a
 	// second lock, never the page a browser gets.
 	Pending bool
+	// Restarted says the request's after or before was a position of an
+	// earlier version of Parley (a number), which no longer pages: the
+	// page is the first, and says why.
+	Restarted bool
+}
+
+// oldPosition reports whether s is a position as earlier versions of
+// Parley wrote it in the collection page's links: a decimal number.
+func oldPosition(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // collection pages through the latest versions of a collection's
-// objects by log position (keyset paging on the store's sequence: the
-// cost of a page doesn't depend on its depth), with filters and
-// full-text search. A collection the member may not read is 404, like a
+// objects in their order of addition (keyset paging: the cost of a page
+// doesn't depend on its depth), with filters and full-text search. The
+// after and before of its links are cursors ([cursor.Format]) of the
+// collection's own positions, the date_added of the page's last or first
+// object, which its "added" column shows anyway: they were the store's
+// sequence numbers, counted over every collection, so that two links
+// told how many objects others had added meanwhile to collections the
+// member can't read (TestCollectionPagesRevealNothingHidden). A link of
+// that kind (a number) now gives the first page with a notice. A collection the member may not read is 404, like a
 // missing one: the UI doesn't tell them apart.
 func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -103,18 +120,27 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 		if s == "" {
 			continue
 		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 1 {
-			bad(k + " must be a position in the log this page gave.")
-			return
+		if b.AddedAfter.IsZero() && b.AddedBefore.IsZero() && !v.Restarted {
+			at, err := cursor.Parse(id, s)
+			switch {
+			case errors.Is(err, cursor.ErrOtherCollection):
+				bad(k + " is a position in another collection: follow this page's own links.")
+				return
+			case err != nil && oldPosition(s):
+				// A link of an earlier version of Parley, whose
+				// positions were the store's sequence numbers: no
+				// longer a position, the page starts again, saying so.
+				v.Restarted = true
+			case err != nil:
+				bad(k + " must be a position in the collection this page gave.")
+				return
+			case k == "after":
+				b.AddedAfter = at
+			default:
+				b.AddedBefore = at
+			}
+			continue
 		}
-		if k == "after" {
-			b.After = n
-		} else {
-			b.Before = n
-		}
-	}
-	if b.After > 0 && b.Before > 0 {
 		bad("Use after or before, not both.")
 		return
 	}
@@ -150,7 +176,7 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Objects = a.summaries(page.Objects)
 		v.Rows = objectRows(v.Objects)
-		link := func(k string, seq int64) string {
+		link := func(k string, at time.Time) string {
 			nq := url.Values{}
 			// No view proof: it is good for this URL only, and the
 			// page's script adds the link's own (session.js).
@@ -159,15 +185,15 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 					nq.Set(f, s)
 				}
 			}
-			nq.Set(k, strconv.FormatInt(seq, 10))
+			nq.Set(k, cursor.Format(id, at))
 			return "/ui/collections/" + url.PathEscape(id) + "?" + nq.Encode()
 		}
 		if n := len(page.Objects); n > 0 {
 			if page.HasNext {
-				v.Next = link("after", page.Objects[n-1].Seq)
+				v.Next = link("after", page.Objects[n-1].DateAdded)
 			}
 			if page.HasPrev {
-				v.Prev = link("before", page.Objects[0].Seq)
+				v.Prev = link("before", page.Objects[0].DateAdded)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -341,12 +342,60 @@ func FTSQuery(s string) string {
 	return strings.Join(terms, " ")
 }
 
+// browsePositions returns b with its date_added cursor (AddedAfter or
+// AddedBefore) made a Seq cursor: since date_added grows strictly with
+// seq, the collection's first addition after AddedAfter (at or after
+// AddedBefore) bounds the page as the position does, one entry of
+// objects_collection_date_added, which holds the collection's additions
+// only. A position past the collection's last addition is a cursor past
+// every seq.
+func (s *Store) browsePositions(ctx context.Context, b store.Browse) (store.Browse, error) {
+	n := 0
+	for _, set := range []bool{b.After != 0, b.Before != 0, !b.AddedAfter.IsZero(), !b.AddedBefore.IsZero()} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return b, fmt.Errorf("couldn't browse objects: more than one cursor: %w", store.ErrInvalid)
+	}
+	at, op := b.AddedAfter, ">"
+	if !b.AddedBefore.IsZero() {
+		at, op = b.AddedBefore, ">="
+	}
+	if at.IsZero() {
+		return b, nil
+	}
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq FROM objects WHERE collection = ? AND date_added `+op+` ? ORDER BY date_added LIMIT 1`, b.Collection, fmtTime(at)).Scan(&seq)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		seq = math.MaxInt64
+	case err != nil:
+		return b, fmt.Errorf("couldn't browse objects: %w", err)
+	}
+	if b.AddedAfter.IsZero() {
+		b.Before = seq
+	} else {
+		b.After = seq - 1
+		if seq == math.MaxInt64 {
+			b.After = seq
+		}
+	}
+	b.AddedAfter, b.AddedBefore = time.Time{}, time.Time{}
+	return b, nil
+}
+
 // BrowseObjects returns one page of b: latest versions only, in seq
 // order, keyset-paged (see [store.Browse]). An unknown collection is an
 // empty page; b.Limit outside 1..[MaxBrowseLimit] is ErrInvalid.
 func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.BrowsePage, error) {
 	if b.Limit < 1 || b.Limit > MaxBrowseLimit || (b.After > 0 && b.Before > 0) {
 		return store.BrowsePage{}, fmt.Errorf("couldn't browse objects: limit %d, after %d, before %d: %w", b.Limit, b.After, b.Before, store.ErrInvalid)
+	}
+	b, err := s.browsePositions(ctx, b)
+	if err != nil {
+		return store.BrowsePage{}, err
 	}
 	fts := ""
 	if strings.TrimSpace(b.Text) != "" {

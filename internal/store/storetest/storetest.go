@@ -128,6 +128,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIBrowseFilters", testBrowseFilters},
 		{"UIBrowseText", testBrowseText},
 		{"UIBrowseInvalid", testBrowseInvalid},
+		{"UIBrowsePositions", testBrowsePositions},
 		{"UIText", testUIText},
 		{"UILookups", testUILookups},
 		{"UIPDQ", testUIPDQ},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -644,5 +645,76 @@ func testUITextOrder(t *testing.T, s store.Store) {
 	got, more, err := s.TextObjects(ctx, colls[1:2], "spring", store.Bound{Rows: 2})
 	if err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--tide-04 indicator--tide-10]" || !more {
 		t.Errorf("TextObjects(%s, spring, 2 rows) = %v, more %v, %v", colls[1], seqIDs(got), more, err)
+	}
+}
+
+// testBrowsePositions: AddedAfter and AddedBefore, cursors by the
+// date_added of a page's last or first object, page exactly as After
+// and Before by its Seq, with the same HasNext and HasPrev; a position
+// past the collection's last addition is an empty page after the others,
+// one before its first the first page.
+func testBrowsePositions(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 25)
+	b := store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 10}
+	_, bySeq := browseForward(t, s, b)
+	if len(bySeq) != 3 {
+		t.Fatalf("%d pages, want 3", len(bySeq))
+	}
+	page := func(b store.Browse) store.BrowsePage {
+		t.Helper()
+		p, err := s.BrowseObjects(ctx, b)
+		must(t, err)
+		return p
+	}
+	same := func(what string, got, want store.BrowsePage) {
+		t.Helper()
+		if fmt.Sprint(seqIDs(got.Objects)) != fmt.Sprint(seqIDs(want.Objects)) || got.HasNext != want.HasNext || got.HasPrev != want.HasPrev {
+			t.Errorf("%s: %v next %v prev %v; want %v next %v prev %v", what, seqIDs(got.Objects), got.HasNext, got.HasPrev,
+				seqIDs(want.Objects), want.HasNext, want.HasPrev)
+		}
+	}
+	for i := range len(bySeq) - 1 {
+		fwd, back := b, b
+		fwd.AddedAfter = bySeq[i].Objects[len(bySeq[i].Objects)-1].DateAdded
+		same(fmt.Sprintf("after page %d", i), page(fwd), bySeq[i+1])
+		back.AddedBefore = bySeq[i+1].Objects[0].DateAdded
+		want := bySeq[i]
+		want.HasNext = true
+		same(fmt.Sprintf("before page %d", i+1), page(back), want)
+	}
+	all := page(store.Browse{Collection: f.c1, Limit: 100})
+	first, last := all.Objects[0].DateAdded, all.Objects[len(all.Objects)-1].DateAdded
+	past := b
+	past.AddedAfter = last
+	if p := page(past); len(p.Objects) != 0 || p.HasNext || !p.HasPrev {
+		t.Errorf("after the last addition: %v next %v prev %v; want nothing, prev", seqIDs(p.Objects), p.HasNext, p.HasPrev)
+	}
+	past.AddedAfter = last.Add(time.Hour)
+	if p := page(past); len(p.Objects) != 0 || p.HasNext || !p.HasPrev {
+		t.Errorf("an hour after the last addition: %v next %v prev %v; want nothing, prev", seqIDs(p.Objects), p.HasNext, p.HasPrev)
+	}
+	before := b
+	before.AddedAfter = first.Add(-time.Hour)
+	same("after an hour before the first addition", page(before), bySeq[0])
+	before.AddedAfter, before.AddedBefore = time.Time{}, first
+	if p := page(before); len(p.Objects) != 0 || p.HasPrev {
+		t.Errorf("before the first addition: %v prev %v; want nothing", seqIDs(p.Objects), p.HasPrev)
+	}
+	// Before a position past the last addition: the last Limit objects.
+	before.AddedBefore = last.Add(time.Hour)
+	back := b
+	back.Before = math.MaxInt64
+	same("before an hour after the last addition", page(before), page(back))
+	if p := page(before); len(p.Objects) != 10 || p.Objects[9].ID != bySeq[2].Objects[len(bySeq[2].Objects)-1].ID {
+		t.Errorf("before an hour after the last addition: %v, want the last 10", seqIDs(p.Objects))
+	}
+	for _, bad := range []store.Browse{
+		{Collection: f.c1, Limit: 10, After: 1, AddedAfter: first},
+		{Collection: f.c1, Limit: 10, Before: 5, AddedBefore: first},
+		{Collection: f.c1, Limit: 10, AddedAfter: first, AddedBefore: last},
+	} {
+		if _, err := s.BrowseObjects(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("two cursors: %v, want ErrInvalid", err)
+		}
 	}
 }
