@@ -687,6 +687,12 @@ type SeenCheckpoints struct {
 	// one.
 	Policy *Policy `json:"-"`
 	path   string
+	// read says that the file existed when it was read (or was saved
+	// since): one gone at Save was removed by someone else. readKey is
+	// the key it pinned then: one that pins another at Save was
+	// re-pinned by someone else.
+	read    bool
+	readKey string
 }
 
 // seenFields are the names of a seen file's fields.
@@ -740,6 +746,7 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 	if len(s.Notes) > maxSeenRead() {
 		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it holds %d notes, over the limit of %d (no parley writes more than %d): it was made or changed by something else", path, len(s.Notes), maxSeenRead(), maxSeenKept())
 	}
+	s.read, s.readKey = true, s.Key
 	return s, nil
 }
 
@@ -755,7 +762,7 @@ func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, e
 	if rerr == nil {
 		if text, err := SplitNote(b); err == nil {
 			if _, err := ParseCheckpoint(text); err == nil {
-				return &SeenCheckpoints{path: path, Notes: []string{string(b)}}, b, nil
+				return &SeenCheckpoints{path: path, Notes: []string{string(b)}, read: true}, b, nil
 			}
 		}
 	}
@@ -1404,8 +1411,23 @@ func (s *SeenCheckpoints) thin(keep string, forks bool) int {
 	return len(drop)
 }
 
+// ErrSeenChanged is a seen file that another process re-pinned (another
+// key) or removed since it was read: [SeenCheckpoints.Save] doesn't write
+// the old pin back over it.
+var ErrSeenChanged = errors.New("the seen file changed since it was read")
+
 // Save writes the file atomically (write to a temporary file, sync, rename).
+// Several processes may share one seen file (a daemon's parley match
+// --url --poll beside parley audit and pull): Save first merges in the
+// notes the file holds now and s doesn't (a fork's evidence or a larger
+// checkpoint another process recorded since s was read), so that no
+// writer drops what another kept. A file that now pins another key, or
+// that was removed since it was read (to pin a rebuilt node's key
+// again), is left as it is, and Save fails with [ErrSeenChanged].
 func (s *SeenCheckpoints) Save() error {
+	if err := s.mergeOnDisk(); err != nil {
+		return err
+	}
 	notes := s.Notes
 	sort.SliceStable(notes, func(i, j int) bool { return sizeOf(notes[i]) < sizeOf(notes[j]) })
 	b, err := json.MarshalIndent(s, "", "  ")
@@ -1427,6 +1449,50 @@ func (s *SeenCheckpoints) Save() error {
 	if err != nil {
 		os.Remove(f.Name())
 		return fmt.Errorf("couldn't save seen checkpoints: %w", err)
+	}
+	s.read, s.readKey = true, s.Key
+	return nil
+}
+
+// mergeOnDisk adds to s the notes of the file as it is now that s lacks,
+// or fails with [ErrSeenChanged] (see [SeenCheckpoints.Save]). A file that
+// doesn't read as a seen file now is written over, as before.
+func (s *SeenCheckpoints) mergeOnDisk() error {
+	now, err := LoadSeen(s.path)
+	if err != nil {
+		return nil
+	}
+	if !now.read {
+		if s.read {
+			return fmt.Errorf("%w: %s was removed since this command read it (to pin the node's key again?); it isn't written back", ErrSeenChanged, s.path)
+		}
+		return nil
+	}
+	if now.Key != s.readKey && now.Key != s.Key {
+		return fmt.Errorf("%w: %s now pins another log key than when this command read it (another parley pinned a new key); it isn't overwritten", ErrSeenChanged, s.path)
+	}
+	if s.Key == "" {
+		s.Key = now.Key
+	}
+	have := make(map[string]bool, len(s.Notes))
+	other := false // s holds a note that is no checkpoint: a key index's
+	for _, n := range s.Notes {
+		have[n] = true
+		if _, ok := peekCheckpoint(n); !ok {
+			other = true
+		}
+	}
+	for _, n := range now.Notes {
+		switch _, ok := peekCheckpoint(n); {
+		case have[n]:
+		case ok:
+			s.add([]byte(n), s.Policy)
+		case !other:
+			// The key index another process recorded; s's own, when
+			// it has one, replaced it or is the one to keep.
+			s.Notes = append(s.Notes, n)
+			other = true
+		}
 	}
 	return nil
 }
