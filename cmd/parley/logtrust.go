@@ -28,8 +28,8 @@ type trustFlags struct {
 	cmd string
 	// policy, when not nil, are the witness policy flags a sending
 	// command checks the node's checkpoint against before it sends
-	// ([trustFlags.checkSendTarget]); readers pass theirs apart
-	// ([logCheck]).
+	// ([trustFlags.checkSendTarget], and [trustFlags.pin] for private
+	// withdraw); readers pass theirs apart ([logCheck]).
 	policy *policyFlags
 }
 
@@ -125,6 +125,15 @@ func (t *trustFlags) loadSeen(url string) (*tlog.SeenCheckpoints, string, error)
 	return seen, path, nil
 }
 
+// sendPolicy is the witness policy of t.policy's flags (nil: none, or no
+// such flags); a bad policy is a usage error (exit 2).
+func (t *trustFlags) sendPolicy() (*tlog.Policy, error) {
+	if t.policy == nil {
+		return nil, nil
+	}
+	return t.policy.policy()
+}
+
 // pinned is the log key a command trusts and the seen file it came from.
 type pinned struct {
 	verifier note.Verifier
@@ -142,6 +151,10 @@ type pinned struct {
 // records it (the caller saves the file): [logCheckError] says how a
 // failure fails the command (another log exit 4, a fork exit 1).
 func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned, error) {
+	pol, err := t.sendPolicy()
+	if err != nil {
+		return pinned{}, err
+	}
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
 		return pinned{}, err
@@ -174,7 +187,7 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	// The node's log itself, before the command asks it anything more:
 	// its latest checkpoint signed by that key and consistent with the
 	// seen file (which records it; the command saves the file).
-	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: v, Seen: seen}
+	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: v, Seen: seen, Policy: pol}
 	if err := ov.CheckLog(ctx); err != nil {
 		hint := fmt.Sprintf("the node's checkpoint isn't signed by the log key %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, untrusted.Text(path, 200))
 		return pinned{}, logCheckError(t.cmd, "used nothing from the node", hint, err, seen.Save)
@@ -327,13 +340,9 @@ func (t *trustFlags) checkSendTarget(ctx context.Context, c *cli, url, token str
 // fails every later call the same way, whatever the node shows then: a
 // node that showed another log or a fork gets nothing more from this run.
 func (t *trustFlags) sendTarget(ctx context.Context, c *cli, url, token string) (func(context.Context) error, error) {
-	var pol *tlog.Policy
-	if t.policy != nil {
-		p, err := t.policy.policy()
-		if err != nil {
-			return nil, err
-		}
-		pol = p
+	pol, err := t.sendPolicy()
+	if err != nil {
+		return nil, err
 	}
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
