@@ -176,14 +176,15 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		// sightings, and the run stops; a fleet member leaves the
 		// messages of that flush unacknowledged, for JetStream to
 		// deliver again (to a member that trusts its node).
-		recheck := func() error { return nil }
-		if *natsURL != "" || *follow {
-			recheck = func() error {
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logRecheckTimeout)
-				defer cancel()
-				return checkAgain(rctx)
-			}
+		// Every run checks again before a try that follows a wait for
+		// a node that was unavailable: it may have come back as
+		// another node.
+		recheck := func(ctx context.Context) error {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logRecheckTimeout)
+			defer cancel()
+			return checkAgain(rctx)
 		}
+		longRun := *natsURL != "" || *follow
 		if *as == "" {
 			// The sightings' creator must be the member whose key signs
 			// them; the log shows which member holds this key.
@@ -199,8 +200,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		probe = &match.Probe{}
 		probeKey = match.ProbeKey(*url, collID, key.Public().(ed25519.PublicKey))
 		pushObjects = func(objs []map[string]any) error {
-			if err := recheck(); err != nil {
-				return err
+			if longRun {
+				if err := recheck(ctx); err != nil {
+					return err
+				}
 			}
 			// While the node is unavailable (restarting, overloaded, a
 			// front end taking over), the push is tried again: a fleet
@@ -218,7 +221,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 				fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%v); trying again in %v\n", err, wait)
 			}
 			if *natsURL == "" {
-				err := match.PushRetrying(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting)
+				err := match.PushRetryingChecked(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting, recheck)
 				if err == nil {
 					pushed.Add(int64(len(objs)))
 				}
@@ -237,7 +240,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			// probe keeps an object the node took from this member,
 			// so that a flush of nothing but objects the node fails on
 			// is judged too, not waited on as a node that is down.
-			refused, err := match.PushRetryingSeparatingProbed(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting, probe)
+			refused, err := match.PushRetryingSeparatingProbedChecked(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting, probe, recheck)
 			if err == nil {
 				pushed.Add(int64(len(objs) - len(refused)))
 			}
