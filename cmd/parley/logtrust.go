@@ -147,9 +147,12 @@ type pinned struct {
 // A seen file that holds forged checkpoints of the log fails it (exit 1),
 // each named as parley audit names them ([reportSeenFaults]), before the
 // command asks the node anything more. Then the node's latest checkpoint
-// must verify with the key and be consistent with the seen file, which
+// must verify with the key, meet the witness policy of t.policy's flags
+// (a sending command's, such as private withdraw; readers check theirs
+// apart, [logCheck]), and be consistent with the seen file, which
 // records it (the caller saves the file): [logCheckError] says how a
-// failure fails the command (another log exit 4, a fork exit 1).
+// failure fails the command (another log exit 4, a fork or a checkpoint
+// short of the quorum exit 1). A bad policy flag is a usage error (exit 2).
 func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned, error) {
 	pol, err := t.sendPolicy()
 	if err != nil {
