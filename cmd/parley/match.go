@@ -154,6 +154,11 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	// it in the fleet's key-value bucket (see runFleetMember).
 	var probe *match.Probe
 	var probeKey string
+	// stopFollow ends a --follow run whose check of the node's log
+	// failed before a push: the follower would otherwise go on reading,
+	// pushing nothing, until it is interrupted.
+	followCtx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
 	if *push {
 		if *url == "" || *collection == "" || *keyFile == "" {
 			return usageErrorf("sightings are posted to --url's --collection, signed with --key", "--push needs --url, --collection and --key")
@@ -202,6 +207,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		pushObjects = func(objs []map[string]any) error {
 			if longRun {
 				if err := recheck(ctx); err != nil {
+					stopFollow()
 					return err
 				}
 			}
@@ -224,6 +230,11 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 				err := match.PushRetryingChecked(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting, recheck)
 				if err == nil {
 					pushed.Add(int64(len(objs)))
+				}
+				var ee *exitError
+				if errors.As(err, &ee) {
+					// The node's log failed the check before a retry.
+					stopFollow()
 				}
 				return err
 			}
@@ -343,7 +354,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		return withExit(3, "", err)
 	}
 	if *follow {
-		return finish(s.Follow(ctx, files[0], 0))
+		return finish(s.Follow(followCtx, files[0], 0))
 	}
 	if *natsURL != "" {
 		err := runFleetMember(ctx, c, s, fleetOptions{
