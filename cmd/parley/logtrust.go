@@ -26,6 +26,11 @@ type trustFlags struct {
 	// cmd names the command in what it says about the seen file
 	// ([reportSeenFaults]): "pull", "private check".
 	cmd string
+	// policy, when not nil, are the witness policy flags a sending
+	// command checks the node's checkpoint against before it sends
+	// ([trustFlags.checkSendTarget], and [trustFlags.pin] for private
+	// withdraw); readers pass theirs apart ([logCheck]).
+	policy *policyFlags
 }
 
 func addTrustFlags(fs *flag.FlagSet) *trustFlags {
@@ -37,13 +42,16 @@ func addTrustFlags(fs *flag.FlagSet) *trustFlags {
 }
 
 // addSendTrustFlags are [addTrustFlags] for a command that only sends
-// objects (push, import --url): the pinned key is checked, or pinned on
-// first use, before anything is sent ([trustFlags.checkSendTarget]).
+// objects (push, import --url, private publish): the pinned key is
+// checked, or pinned on first use, and the node's checkpoint against the
+// witness policy flags ([addPolicyFlags]), before anything is sent
+// ([trustFlags.checkSendTarget]).
 func addSendTrustFlags(fs *flag.FlagSet) *trustFlags {
 	return &trustFlags{
 		cmd:    strings.TrimPrefix(fs.Name(), "parley "),
 		logKey: fs.String("log-key", "", "the node's note verifier `KEY`: its log must be signed by it before anything is sent (default: the one pinned in --seen, else pinned on first use)"),
 		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as pull and parley audit keep it: the node must serve the key pinned there, and a checkpoint consistent with them, before anything is sent (default: in the user config directory, one per node)"),
+		policy: addPolicyFlags(fs),
 	}
 }
 
@@ -117,6 +125,15 @@ func (t *trustFlags) loadSeen(url string) (*tlog.SeenCheckpoints, string, error)
 	return seen, path, nil
 }
 
+// sendPolicy is the witness policy of t.policy's flags (nil: none, or no
+// such flags); a bad policy is a usage error (exit 2).
+func (t *trustFlags) sendPolicy() (*tlog.Policy, error) {
+	if t.policy == nil {
+		return nil, nil
+	}
+	return t.policy.policy()
+}
+
 // pinned is the log key a command trusts and the seen file it came from.
 type pinned struct {
 	verifier note.Verifier
@@ -130,10 +147,17 @@ type pinned struct {
 // A seen file that holds forged checkpoints of the log fails it (exit 1),
 // each named as parley audit names them ([reportSeenFaults]), before the
 // command asks the node anything more. Then the node's latest checkpoint
-// must verify with the key and be consistent with the seen file, which
+// must verify with the key, meet the witness policy of t.policy's flags
+// (a sending command's, such as private withdraw; readers check theirs
+// apart, [logCheck]), and be consistent with the seen file, which
 // records it (the caller saves the file): [logCheckError] says how a
-// failure fails the command (another log exit 4, a fork exit 1).
+// failure fails the command (another log exit 4, a fork or a checkpoint
+// short of the quorum exit 1). A bad policy flag is a usage error (exit 2).
 func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned, error) {
+	pol, err := t.sendPolicy()
+	if err != nil {
+		return pinned{}, err
+	}
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
 		return pinned{}, err
@@ -166,7 +190,7 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	// The node's log itself, before the command asks it anything more:
 	// its latest checkpoint signed by that key and consistent with the
 	// seen file (which records it; the command saves the file).
-	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: v, Seen: seen}
+	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: v, Seen: seen, Policy: pol}
 	if err := ov.CheckLog(ctx); err != nil {
 		hint := fmt.Sprintf("the node's checkpoint isn't signed by the log key %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, untrusted.Text(path, 200))
 		return pinned{}, logCheckError(t.cmd, "used nothing from the node", hint, err, seen.Save)
@@ -293,45 +317,79 @@ func isPredefinedTLP(raw []byte) bool {
 // the key the node serves, pinned on first use (said on stderr). A seen
 // file that holds forged checkpoints of the log fails it (exit 1,
 // [reportSeenFaults]). The node must serve that key at /log/key, and its
-// latest checkpoint must verify with it, meet the witness policy the seen
-// file keeps, and be consistent with every checkpoint seen before
-// ([tlog.ObjectVerifier.CheckLog]; a node that has signed none yet passes,
-// unless the seen file holds a checkpoint of that log). A node made again
-// at the same URL, or another server answering at that address, fails it
-// (exit 4); a checkpoint inconsistent with one seen before is a fork (exit
-// 1, both kept in the seen file as evidence). Either way the command sends
-// nothing. The checkpoint checked is recorded in the seen file, which is
-// saved.
+// latest checkpoint must verify with it, meet the witness policy of the
+// command's flags (--witness-policy, --witness, --witness-quorum) and the
+// one the seen file keeps, and be consistent with every checkpoint seen
+// before ([tlog.ObjectVerifier.CheckLog]; a node that has signed none yet
+// passes, unless the seen file holds a checkpoint of that log). A node made again at the same URL, or another server
+// answering at that address, fails it (exit 4); a checkpoint inconsistent
+// with one seen before is a fork, and one short of the policy's quorum a
+// failed verification (exit 1, a fork's checkpoints kept in the seen file
+// as evidence). Either way the command sends nothing. The checkpoint
+// checked is recorded in the seen file, which is saved. A bad policy flag
+// is a usage error (exit 2).
 func (t *trustFlags) checkSendTarget(ctx context.Context, c *cli, url, token string) error {
+	_, err := t.sendTarget(ctx, c, url, token)
+	return err
+}
+
+// sendTarget is [trustFlags.checkSendTarget], which it does once; it
+// returns a function that checks the node's log again, for a command that
+// goes on sending (match --push with --nats or --follow), before each
+// later send: the latest checkpoint read again, signed by the same key,
+// meeting the same policy and consistent with every checkpoint seen,
+// which the seen file then records (saved). Its failure is
+// [logCheckError]'s (what: "sent nothing more"), and once it failed it
+// fails every later call the same way, whatever the node shows then: a
+// node that showed another log or a fork gets nothing more from this run.
+func (t *trustFlags) sendTarget(ctx context.Context, c *cli, url, token string) (func(context.Context) error, error) {
+	pol, err := t.sendPolicy()
+	if err != nil {
+		return nil, err
+	}
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	log := &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}
 	served, err := log.Key(ctx)
 	if err != nil {
-		return withExit(4, nodeReadHint(err), fmt.Errorf("couldn't fetch the node's log key, so %s sent nothing: %w", t.cmd, err))
+		return nil, withExit(4, nodeReadHint(err), fmt.Errorf("couldn't fetch the node's log key, so %s sent nothing: %w", t.cmd, err))
 	}
 	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := reportSeenFaults(c, t.cmd, seen, v, path); err != nil {
-		return err
+		return nil, err
 	}
 	hint := fmt.Sprintf("the node's log isn't the one %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, untrusted.Text(path, 200))
 	if served != key {
 		// pinLogKey said which key the node serves.
-		return withExit(4, hint, fmt.Errorf("the node serves another log key than the pinned one: %s sent nothing", t.cmd))
+		return nil, withExit(4, hint, fmt.Errorf("the node serves another log key than the pinned one: %s sent nothing", t.cmd))
 	}
-	ov := &tlog.ObjectVerifier{Log: log, Key: v, Seen: seen}
+	ov := &tlog.ObjectVerifier{Log: log, Key: v, Seen: seen, Policy: pol}
 	if err := ov.CheckLog(ctx); err != nil {
-		return logCheckError(t.cmd, "sent nothing", hint, err, seen.Save)
+		return nil, logCheckError(t.cmd, "sent nothing", hint, err, seen.Save)
 	}
 	if err := seen.Save(); err != nil {
-		return withExit(3, "", err)
+		return nil, withExit(3, "", err)
 	}
-	return nil
+	var failed error
+	again := func(ctx context.Context) error {
+		if failed != nil {
+			return failed
+		}
+		if err := ov.CheckLogAgain(ctx); err != nil {
+			failed = logCheckError(t.cmd, "sent nothing more", hint, err, seen.Save)
+			return failed
+		}
+		if err := seen.Save(); err != nil {
+			return withExit(3, "", err)
+		}
+		return nil
+	}
+	return again, nil
 }
 
 // logCheckError is the failure of command cmd whose check of the node's

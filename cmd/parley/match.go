@@ -37,6 +37,12 @@ func init() {
 // keep trying until they are stopped.
 const pushPatience = time.Minute
 
+// logRecheckTimeout bounds the check of the node's log that a fleet
+// member (--nats) or a follower (--follow) makes before each push: one
+// read of the latest checkpoint and, when the log grew, of a consistency
+// proof.
+const logRecheckTimeout = 30 * time.Second
+
 // runMatch streams logs against indicators and prints sightings. With
 // --nats it is one member of a matcher fleet sharing a durable JetStream
 // consumer (see match.JetStreamSource): it runs until interrupted, and
@@ -69,6 +75,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also match unsigned indicators (from collections that accept them)")
 	trust := addTrustFlags(fs)
 	lcFlags := addLogCheckFlags(fs)
+	// --push checks the node's checkpoint against the same witness
+	// policy as the indicators read from it.
+	trust.policy = lcFlags.policy
 	natsURL := fs.String("nats", "", "consume events from the NATS JetStream server at `URL` (with --stream and --consumer)")
 	streamName := fs.String("stream", "", "with --nats, the JetStream `STREAM` of sensor events, one event a message, or several separated by newlines")
 	subject := new(string)
@@ -145,6 +154,11 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	// it in the fleet's key-value bucket (see runFleetMember).
 	var probe *match.Probe
 	var probeKey string
+	// stopFollow ends a --follow run whose check of the node's log
+	// failed before a push: the follower would otherwise go on reading,
+	// pushing nothing, until it is interrupted.
+	followCtx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
 	if *push {
 		if *url == "" || *collection == "" || *keyFile == "" {
 			return usageErrorf("sightings are posted to --url's --collection, signed with --key", "--push needs --url, --collection and --key")
@@ -154,11 +168,28 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		// A node whose log isn't the pinned one (made again at the
-		// same URL, or another server at that address) gets no
+		// same URL, or another server at that address), or whose
+		// checkpoint lacks the witness policy's quorum, gets no
 		// sighting.
-		if err := trust.checkSendTarget(ctx, c, *url, *token); err != nil {
+		checkAgain, err := trust.sendTarget(ctx, c, *url, *token)
+		if err != nil {
 			return err
 		}
+		// A run that goes on (a fleet member, --follow) checks the
+		// node's log again before each push (logRecheck): a node
+		// replaced, forked or rolled back while it runs gets no more
+		// sightings, and the run stops; a fleet member leaves the
+		// messages of that flush unacknowledged, for JetStream to
+		// deliver again (to a member that trusts its node).
+		// Every run checks again before a try that follows a wait for
+		// a node that was unavailable: it may have come back as
+		// another node.
+		recheck := func(ctx context.Context) error {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logRecheckTimeout)
+			defer cancel()
+			return checkAgain(rctx)
+		}
+		longRun := *natsURL != "" || *follow
 		if *as == "" {
 			// The sightings' creator must be the member whose key signs
 			// them; the log shows which member holds this key.
@@ -174,6 +205,12 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		probe = &match.Probe{}
 		probeKey = match.ProbeKey(*url, collID, key.Public().(ed25519.PublicKey))
 		pushObjects = func(objs []map[string]any) error {
+			if longRun {
+				if err := recheck(ctx); err != nil {
+					stopFollow()
+					return err
+				}
+			}
 			// While the node is unavailable (restarting, overloaded, a
 			// front end taking over), the push is tried again: a fleet
 			// member or a follower, until it is stopped (a fleet member
@@ -190,9 +227,14 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 				fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%v); trying again in %v\n", err, wait)
 			}
 			if *natsURL == "" {
-				err := match.PushRetrying(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting)
+				err := match.PushRetryingChecked(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting, recheck)
 				if err == nil {
 					pushed.Add(int64(len(objs)))
+				}
+				var ee *exitError
+				if errors.As(err, &ee) {
+					// The node's log failed the check before a retry.
+					stopFollow()
 				}
 				return err
 			}
@@ -209,7 +251,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			// probe keeps an object the node took from this member,
 			// so that a flush of nothing but objects the node fails on
 			// is judged too, not waited on as a node that is down.
-			refused, err := match.PushRetryingSeparatingProbed(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting, probe)
+			refused, err := match.PushRetryingSeparatingProbedChecked(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting, probe, recheck)
 			if err == nil {
 				pushed.Add(int64(len(objs) - len(refused)))
 			}
@@ -298,16 +340,21 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			err = ferr
 		}
 		summary()
+		var ee *exitError
 		switch {
 		case err == nil:
 			return wrongFormat(f, m.Stats())
+		case errors.As(err, &ee):
+			// The node's log failed the check before a push
+			// (logCheckError), which says how.
+			return err
 		case errors.Is(err, match.ErrPush):
 			return withExit(4, "check --url, "+tokenFlag+", --collection and that --as is the key's member", err)
 		}
 		return withExit(3, "", err)
 	}
 	if *follow {
-		return finish(s.Follow(ctx, files[0], 0))
+		return finish(s.Follow(followCtx, files[0], 0))
 	}
 	if *natsURL != "" {
 		err := runFleetMember(ctx, c, s, fleetOptions{

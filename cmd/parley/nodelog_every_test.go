@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -28,6 +30,11 @@ import (
 type nodeInvocation struct {
 	name string
 	args func(u, seen string) []string
+	// sends is whether it sends the node the member's objects (push,
+	// import, private publish and withdraw, opinion, match --push): such
+	// a command takes the witness policy flags too, and is run against a
+	// checkpoint short of their quorum.
+	sends bool
 }
 
 // localCommands are the registered commands that don't talk to a node as
@@ -144,24 +151,24 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		}
 	}
 	invocations := []nodeInvocation{
-		{"pull", with([]string{"pull", "--collection", coll})},
-		{"push", with([]string{"push", "--key", m.KeyFile, "--collection", coll}, ind)},
-		{"match", with([]string{"match", "--collection", coll}, dnsLog)},
-		{"match", with([]string{"match", "--collection", coll, "--indicators", ind, "--push", "--key", m.KeyFile}, dnsLog)},
-		{"export", with([]string{"export", "--format", "zeek-intel", "--collection", coll})},
-		{"export", with([]string{"export", "--format", "misp-feed", "--collection", coll, "--out", filepath.Join(dir, "feed")})},
-		{"import", with([]string{"import", "iocs", "--key", m.KeyFile, "--collection", coll}, iocs)},
-		{"import iocs", with([]string{"import", "iocs", "--key", m.KeyFile, "--collection", coll}, iocs)},
-		{"import csv", with([]string{"import", "csv", "--columns", "value,type", "--key", m.KeyFile, "--collection", coll}, csv)},
-		{"import misp", with([]string{"import", "misp", "--key", m.KeyFile, "--collection", coll}, event)},
-		{"private", with([]string{"private", "publish", "--collection", coll, "--values", values})},
-		{"private publish", with([]string{"private", "publish", "--collection", coll, "--values", values})},
-		{"private check", with([]string{"private", "check", "--set", setID}, values)},
-		{"private sets", with([]string{"private", "sets"})},
-		{"private withdraw", with([]string{"private", "withdraw", "--set", setID, "--key", m.KeyFile})},
-		{"private receipt", with([]string{"private", "receipt", "--set", setID})},
-		{"opinion", with([]string{"opinion", "--key", m.KeyFile, "--as", m.ID}, object, "agree")},
-		{"concurrence", with([]string{"concurrence"}, object)},
+		{"pull", with([]string{"pull", "--collection", coll}), false},
+		{"push", with([]string{"push", "--key", m.KeyFile, "--collection", coll}, ind), true},
+		{"match", with([]string{"match", "--collection", coll}, dnsLog), false},
+		{"match", with([]string{"match", "--collection", coll, "--indicators", ind, "--push", "--key", m.KeyFile}, dnsLog), true},
+		{"export", with([]string{"export", "--format", "zeek-intel", "--collection", coll}), false},
+		{"export", with([]string{"export", "--format", "misp-feed", "--collection", coll, "--out", filepath.Join(dir, "feed")}), false},
+		{"import", with([]string{"import", "iocs", "--key", m.KeyFile, "--collection", coll}, iocs), true},
+		{"import iocs", with([]string{"import", "iocs", "--key", m.KeyFile, "--collection", coll}, iocs), true},
+		{"import csv", with([]string{"import", "csv", "--columns", "value,type", "--key", m.KeyFile, "--collection", coll}, csv), true},
+		{"import misp", with([]string{"import", "misp", "--key", m.KeyFile, "--collection", coll}, event), true},
+		{"private", with([]string{"private", "publish", "--collection", coll, "--values", values}), true},
+		{"private publish", with([]string{"private", "publish", "--collection", coll, "--values", values}), true},
+		{"private check", with([]string{"private", "check", "--set", setID}, values), false},
+		{"private sets", with([]string{"private", "sets"}), false},
+		{"private withdraw", with([]string{"private", "withdraw", "--set", setID, "--key", m.KeyFile}), true},
+		{"private receipt", with([]string{"private", "receipt", "--set", setID}), false},
+		{"opinion", with([]string{"opinion", "--key", m.KeyFile, "--as", m.ID}, object, "agree"), true},
+		{"concurrence", with([]string{"concurrence"}, object), false},
 	}
 
 	// Every registered command and subcommand is either run below or
@@ -302,5 +309,43 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 				t.Errorf("%s: parley %s: printed %q", tc.name, strings.Join(args[:2], " "), stdout)
 			}
 		}
+	}
+
+	// A checkpoint without the cosignatures the witness policy flags
+	// require: every sending command refuses to send to the node (exit
+	// 1), as the readers refuse to use it. Sending commands took no
+	// policy flags (only one kept in the seen file applied).
+	lie.Store(false)
+	_, wkey, err := tlog.NewCosignerKey(rand.Reader, "witness.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sending := 0
+	for i, inv := range invocations {
+		if !inv.sends {
+			continue
+		}
+		sending++
+		seen := filepath.Join(dir, "quorum-"+strings.ReplaceAll(inv.name, " ", "-")+"-"+string(rune('a'+i))+".seen")
+		if err := os.WriteFile(seen, honestSeen, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := inv.args(front.URL, seen)
+		at := slices.Index(args, "--url")
+		args = slices.Insert(args, at, "--witness", wkey, "--witness-quorum", "1")
+		before := posts.Load()
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 1 || !strings.Contains(stderr, "the witness policy requires") {
+			t.Errorf("a checkpoint short of the quorum: parley %s: exit %d, want 1 saying the witness policy requires more: %s", strings.Join(args[:2], " "), code, stderr)
+		}
+		if n := posts.Load() - before; n != 0 {
+			t.Errorf("a checkpoint short of the quorum: parley %s: the node got %d POSTs", strings.Join(args[:2], " "), n)
+		}
+		if stdout != "" {
+			t.Errorf("a checkpoint short of the quorum: parley %s: printed %q", strings.Join(args[:2], " "), stdout)
+		}
+	}
+	if sending < 9 {
+		t.Errorf("only %d sending invocations were run against the quorum", sending)
 	}
 }

@@ -53,6 +53,7 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	as := fs.String("as", "", "your member identity `ID` (default: the member whose registered key is --key)")
 	revoke := fs.Bool("revoke", false, "withdraw your stance on OBJECT_ID (no VALUE): each of your opinions on it gets a revoked version, so none counts")
 	trust := addTrustFlags(fs)
+	trust.policy = addPolicyFlags(fs)
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err

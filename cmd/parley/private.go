@@ -420,6 +420,9 @@ func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
 	setID := fs.String("set", "", "the private set to withdraw (one you published)")
 	keyFile := fs.String("key", "", "your member private key `FILE`: the withdrawal is signed, so that the set's readers see you withdrew it, not only the node")
 	trust := addTrustFlags(fs)
+	// A signed withdrawal is sent once the node's checkpoint meets the
+	// witness policy too.
+	trust.policy = addPolicyFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}

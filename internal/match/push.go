@@ -1316,7 +1316,18 @@ var (
 // the same content "already stored", and signing is deterministic, so a
 // batch that was taken before the connection broke is not stored twice.
 func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) error {
-	_, err := pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, false, nil)
+	_, err := pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, false, nil, nil)
+	return err
+}
+
+// PushRetryingChecked is [PushRetrying] that calls check before each try
+// after a wait: a node that was unavailable may come back as another
+// node (replaced, or restored from an old backup), and a caller that
+// checks the node's log before it sends (parley match --push) checks it
+// again then. An error of check ends the push with that error, the
+// objects not sent again.
+func PushRetryingChecked(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), check func(context.Context) error) error {
+	_, err := pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, false, nil, check)
 	return err
 }
 
@@ -1333,7 +1344,7 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 // poison object and comes back slowly, a front end answering 503
 // meanwhile, still has the poison set apart.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
-	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, nil)
+	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, nil, nil)
 }
 
 // PushRetryingSeparatingProbed is [PushRetryingSeparating] with probe,
@@ -1365,7 +1376,15 @@ func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration,
 // one push of the member's set apart every 10 minutes, not all of them,
 // and a flood of pushes of poison objects only is set apart at that pace.
 func PushRetryingSeparatingProbed(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), probe *Probe) ([]Refused, error) {
-	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe)
+	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe, nil)
+}
+
+// PushRetryingSeparatingProbedChecked is [PushRetryingSeparatingProbed]
+// that calls check before each try after a wait, as
+// [PushRetryingChecked] does: an error of check ends the push with that
+// error, nothing set apart or sent again.
+func PushRetryingSeparatingProbedChecked(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), probe *Probe, check func(context.Context) error) ([]Refused, error) {
+	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe, check)
 }
 
 // pushRetryAfterMax bounds the wait that a node's Retry-After (on a 429
@@ -1420,7 +1439,7 @@ func (b *busyWait) wait(ctx context.Context, err error) error {
 // reset starts the back-off again from pushRetryFirst: the node answered.
 func (b *busyWait) reset() { b.next = pushRetryFirst }
 
-func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool, probe *Probe) ([]Refused, error) {
+func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool, probe *Probe, check func(context.Context) error) ([]Refused, error) {
 	b := &busyWait{stop: stop, next: pushRetryFirst, waiting: waiting}
 	// The objects that a try's rounds set apart are not judged again by
 	// the tries after it: a push with many of them (each costs 32
@@ -1475,6 +1494,11 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		}
 		if b.wait(ctx, err) != nil {
 			return nil, err
+		}
+		if check != nil {
+			if err := check(ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
 }
