@@ -208,7 +208,7 @@ func TestBackupWhileWriting(t *testing.T) {
 		s, err := tlog.LoadSeen(f)
 		text, _, _ := strings.Cut(tc.note, "\n\n")
 		if err != nil || !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.HasPrefix(n, text+"\n\n") }) {
-			t.Fatalf("the %s checkpoint file after the audit: %v, %q", tc.name, err, s)
+			t.Fatalf("the %s checkpoint file after the audit: %v, %q", tc.name, err, s.Notes)
 		}
 	}
 	// Another log's checkpoint is no starting point: refused, and the
