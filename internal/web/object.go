@@ -232,6 +232,20 @@ func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
 	return nil, nil
 }
 
+// peerCopies returns the collections replicated from peers, whose
+// copies claim no id (docs/federation.md).
+func (h *Handler) peerCopies(ctx context.Context) (map[string]bool, error) {
+	ps, err := h.d.Store.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	copies := map[string]bool{}
+	for _, p := range ps {
+		copies[p.Into] = true
+	}
+	return copies, nil
+}
+
 // latestOwn returns the version the object's page shows: the latest of
 // versions (oldest first) stored outside the collections replicated from
 // peers, when there is one, and else the latest. A peer's copies claim no
@@ -240,13 +254,9 @@ func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
 // version, stays in the peer's collection and is listed among the
 // versions, but doesn't stand for the member's object.
 func (h *Handler) latestOwn(ctx context.Context, versions []store.Object) (store.Object, error) {
-	ps, err := h.d.Store.Peers(ctx)
+	copies, err := h.peerCopies(ctx)
 	if err != nil {
 		return store.Object{}, err
-	}
-	copies := map[string]bool{}
-	for _, p := range ps {
-		copies[p.Into] = true
 	}
 	for i := len(versions) - 1; i >= 0; i-- {
 		if !copies[versions[i].Collection] {
@@ -254,6 +264,36 @@ func (h *Handler) latestOwn(ctx context.Context, versions []store.Object) (store
 		}
 	}
 	return versions[len(versions)-1], nil
+}
+
+// latestOwnOf picks, of objs (the latest versions of ids, one per
+// collection holding each, as [store.UIQueries.LatestObjects] returns
+// them), the one that stands for each id where a page names it by one
+// version (a report's references, a relationship's other end, a
+// property's referenced objects): as [Handler.latestOwn] picks, the
+// latest version outside the collections replicated from peers when
+// there is one, and else the latest. It returns each id's pick by its
+// Seq.
+func (h *Handler) latestOwnOf(ctx context.Context, objs []store.Object) (map[int64]bool, error) {
+	copies, err := h.peerCopies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	best := map[string]store.Object{}
+	for _, o := range objs {
+		b, ok := best[o.ID]
+		switch {
+		case !ok,
+			copies[b.Collection] && !copies[o.Collection],
+			copies[b.Collection] == copies[o.Collection] && o.Version.After(b.Version):
+			best[o.ID] = o
+		}
+	}
+	picked := make(map[int64]bool, len(best))
+	for _, o := range best {
+		picked[o.Seq] = true
+	}
+	return picked, nil
 }
 
 type extRef struct{ Source, ID, URL, Description string }
@@ -407,9 +447,14 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.ReferencesLeftOut = more
+		picked, err := h.latestOwnOf(ctx, got)
+		if err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
 		found := map[string]bool{}
 		for _, o := range got {
-			if !found[o.ID] {
+			if picked[o.Seq] && !found[o.ID] {
 				found[o.ID] = true
 				v.References = append(v.References, a.summarize(o))
 			}
@@ -448,9 +493,16 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.EndsLeftOut = endsLeftOut
+	picked, err := h.latestOwnOf(ctx, otherObjs)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
 	byID := map[string]summary{}
 	for _, o := range otherObjs {
-		byID[o.ID] = a.summarize(o)
+		if picked[o.Seq] {
+			byID[o.ID] = a.summarize(o)
+		}
 	}
 	var sightings []store.Object
 	for _, o := range refs {
@@ -588,9 +640,13 @@ func (h *Handler) nameRefs(ctx context.Context, a access, fields map[string]json
 	if err != nil {
 		return err
 	}
+	picked, err := h.latestOwnOf(ctx, got)
+	if err != nil {
+		return err
+	}
 	named := map[string]summary{}
 	for _, o := range got {
-		if _, ok := named[o.ID]; !ok {
+		if _, ok := named[o.ID]; !ok && picked[o.Seq] {
 			named[o.ID] = a.summarize(o)
 		}
 	}
