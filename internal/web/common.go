@@ -19,6 +19,9 @@ type access struct {
 	byID     map[string]store.Collection
 	names    map[string]string // member id -> name
 	members  []store.Member
+	// peerCopies are the collections replicated from peers, whose
+	// copies claim no id (docs/federation.md; see [access.latestOwn]).
+	peerCopies map[string]bool
 }
 
 func (a access) canRead(coll string) bool {
@@ -69,6 +72,10 @@ func (h *Handler) access(ctx context.Context, m store.Member) (access, error) {
 	fs, err := h.d.Store.Feeds(ctx)
 	if err != nil {
 		return access{}, err
+	}
+	a.peerCopies = map[string]bool{}
+	for _, p := range ps {
+		a.peerCopies[p.Into] = true
 	}
 	a.members = store.ListedMembers(m.ID, members, cs, ps, fs)
 	for _, mm := range a.members {

@@ -232,20 +232,6 @@ func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
 	return nil, nil
 }
 
-// peerCopies returns the collections replicated from peers, whose
-// copies claim no id (docs/federation.md).
-func (h *Handler) peerCopies(ctx context.Context) (map[string]bool, error) {
-	ps, err := h.d.Store.Peers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	copies := map[string]bool{}
-	for _, p := range ps {
-		copies[p.Into] = true
-	}
-	return copies, nil
-}
-
 // latestOwn returns the version the object's page shows: the latest of
 // versions (oldest first) stored outside the collections replicated from
 // peers, when there is one, and else the latest. A peer's copies claim no
@@ -253,39 +239,28 @@ func (h *Handler) peerCopies(ctx context.Context) (map[string]bool, error) {
 // member of this node shared, or another object under its id and
 // version, stays in the peer's collection and is listed among the
 // versions, but doesn't stand for the member's object.
-func (h *Handler) latestOwn(ctx context.Context, versions []store.Object) (store.Object, error) {
-	copies, err := h.peerCopies(ctx)
-	if err != nil {
-		return store.Object{}, err
-	}
+func (a access) latestOwn(versions []store.Object) store.Object {
 	for i := len(versions) - 1; i >= 0; i-- {
-		if !copies[versions[i].Collection] {
-			return versions[i], nil
+		if !a.peerCopies[versions[i].Collection] {
+			return versions[i]
 		}
 	}
-	return versions[len(versions)-1], nil
+	return versions[len(versions)-1]
 }
 
 // latestOwnOf picks, of objs (the latest versions of ids, one per
 // collection holding each, as [store.UIQueries.LatestObjects] returns
-// them), the one that stands for each id where a page names it by one
-// version (a report's references, a relationship's other end, a
-// property's referenced objects): as [Handler.latestOwn] picks, the
-// latest version outside the collections replicated from peers when
-// there is one, and else the latest. It returns each id's pick by its
-// Seq.
-func (h *Handler) latestOwnOf(ctx context.Context, objs []store.Object) (map[int64]bool, error) {
-	copies, err := h.peerCopies(ctx)
-	if err != nil {
-		return nil, err
-	}
+// them), the version that stands for each id where a page names an id
+// by one version (a report's references, a relationship's other end, a
+// property's referenced objects), as [access.latestOwn] picks it: the
+// latest outside the collections replicated from peers when there is
+// one, and else the latest. It returns the picks' Seqs.
+func (a access) latestOwnOf(objs []store.Object) map[int64]bool {
 	best := map[string]store.Object{}
 	for _, o := range objs {
 		b, ok := best[o.ID]
-		switch {
-		case !ok,
-			copies[b.Collection] && !copies[o.Collection],
-			copies[b.Collection] == copies[o.Collection] && o.Version.After(b.Version):
+		peer, bPeer := a.peerCopies[o.Collection], a.peerCopies[b.Collection]
+		if !ok || (bPeer && !peer) || (bPeer == peer && o.Version.After(b.Version)) {
 			best[o.ID] = o
 		}
 	}
@@ -293,7 +268,7 @@ func (h *Handler) latestOwnOf(ctx context.Context, objs []store.Object) (map[int
 	for _, o := range best {
 		picked[o.Seq] = true
 	}
-	return picked, nil
+	return picked
 }
 
 type extRef struct{ Source, ID, URL, Description string }
@@ -348,11 +323,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
 		return
 	}
-	latest, err := h.latestOwn(ctx, versions)
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "", err)
-		return
-	}
+	latest := a.latestOwn(versions)
 	// Decoded property by property, so that no property costs more than
 	// its size as text: one too long to show isn't decoded at all.
 	var fields map[string]json.RawMessage
@@ -447,11 +418,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.ReferencesLeftOut = more
-		picked, err := h.latestOwnOf(ctx, got)
-		if err != nil {
-			h.fail(w, r, http.StatusInternalServerError, "", err)
-			return
-		}
+		picked := a.latestOwnOf(got)
 		found := map[string]bool{}
 		for _, o := range got {
 			if picked[o.Seq] && !found[o.ID] {
@@ -493,11 +460,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.EndsLeftOut = endsLeftOut
-	picked, err := h.latestOwnOf(ctx, otherObjs)
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "", err)
-		return
-	}
+	picked := a.latestOwnOf(otherObjs)
 	byID := map[string]summary{}
 	for _, o := range otherObjs {
 		if picked[o.Seq] {
@@ -640,10 +603,7 @@ func (h *Handler) nameRefs(ctx context.Context, a access, fields map[string]json
 	if err != nil {
 		return err
 	}
-	picked, err := h.latestOwnOf(ctx, got)
-	if err != nil {
-		return err
-	}
+	picked := a.latestOwnOf(got)
 	named := map[string]summary{}
 	for _, o := range got {
 		if _, ok := named[o.ID]; !ok && picked[o.Seq] {
