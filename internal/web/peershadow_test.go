@@ -15,6 +15,7 @@ import (
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 
 	"crypto/rand"
@@ -49,8 +50,9 @@ func TestObjectPageNotShadowedByPeer(t *testing.T) {
 // peerCopyOfIndicator follows a peer B into the collection "from B"
 // (aurelia reads it) and stores there, as B's replication would, B's
 // later, revoked version of aurelia's indicator (f.indicator) under her
-// id, named "B takes it over", with another pattern.
-func peerCopyOfIndicator(t *testing.T, f *fixture) {
+// id, named "B takes it over", with another pattern. It returns the
+// collection's id.
+func peerCopyOfIndicator(t *testing.T, f *fixture) (into string) {
 	t.Helper()
 	ctx := context.Background()
 	_, bvkey, err := note.GenerateKey(rand.Reader, "b.example")
@@ -80,6 +82,7 @@ func peerCopyOfIndicator(t *testing.T, f *fixture) {
 	if err != nil || len(st.Failures) != 0 {
 		t.Fatalf("B's copy: %+v, %v", st, err)
 	}
+	return p.Into
 }
 
 // TestPagesNotShadowedByPeer goes over the UI's places that name an
@@ -94,26 +97,56 @@ func peerCopyOfIndicator(t *testing.T, f *fixture) {
 // relationship's other end the last stored (B's, in the first).
 func TestPagesNotShadowedByPeer(t *testing.T) {
 	f := newFixture(t)
-	peerCopyOfIndicator(t, f)
+	fromB := peerCopyOfIndicator(t, f)
 	c := newClient(t, f.URL)
 	c.login(t, f.aurelia.Token)
+	page := func(path string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			resp, body := c.get(t, path)
+			mustStatus(t, resp, http.StatusOK, path)
+			return body
+		}
+	}
+	api := &taxii.Client{BaseURL: f.URL, Token: f.aurelia.Token}
+	taxiiObject := func(coll string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			env, err := api.Object(context.Background(), coll, f.indicator, taxii.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, o := range env.Objects {
+				var x struct{ Name string }
+				json.Unmarshal(o, &x)
+				names = append(names, x.Name)
+			}
+			return strings.Join(names, "\n")
+		}
+	}
+	mine := func(body string) bool {
+		return strings.Contains(body, "Look-alike portal") && !strings.Contains(body, "B takes it over")
+	}
 	places := []struct {
-		name, path string
-		// ok reports whether the page names aurelia's version (or
-		// labels B's as B's).
+		name string
+		read func(t *testing.T) string
+		// ok reports whether what read returns names aurelia's version
+		// (or labels B's as B's).
 		ok func(body string) bool
 	}{
-		{"the object's page", "/ui/objects/" + f.indicator, func(body string) bool {
+		{"the object's page", page("/ui/objects/" + f.indicator), func(body string) bool {
 			i, j := strings.Index(body, "Look-alike portal"), strings.Index(body, "B takes it over")
-			return i >= 0 && (j < 0 || i < j)
+			return i >= 0 && (j < 0 || i < j) && !strings.Contains(body, "revoked-warning") && !strings.Contains(body, `<span class="tag">revoked</span>`)
 		}},
-		{"a report's references and its object_refs' names", "/ui/objects/" + f.report, func(body string) bool {
-			return strings.Contains(body, "Look-alike portal") && !strings.Contains(body, "B takes it over")
+		{"GET /concurrence (object_revoked)", page("/ui/api/concurrence?object=" + f.indicator), func(body string) bool {
+			var c struct {
+				Revoked bool   `json:"object_revoked"`
+				Latest  string `json:"object_latest_version"`
+			}
+			return json.Unmarshal([]byte(body), &c) == nil && !c.Revoked && !strings.HasPrefix(c.Latest, "2027")
 		}},
-		{"a relationship's other end", "/ui/objects/" + f.hostileID, func(body string) bool {
-			return strings.Contains(body, "Look-alike portal") && !strings.Contains(body, "B takes it over")
-		}},
-		{"the look-up of B's value", "/ui/search?q=b.example", func(body string) bool {
+		{"a report's references and its object_refs' names", page("/ui/objects/" + f.report), mine},
+		{"a relationship's other end", page("/ui/objects/" + f.hostileID), mine},
+		{"the look-up of B's value", page("/ui/search?q=b.example"), func(body string) bool {
 			for _, row := range strings.Split(body, "<tr>") {
 				if strings.Contains(row, "B takes it over") && !strings.Contains(row, "from B") {
 					return false
@@ -121,12 +154,15 @@ func TestPagesNotShadowedByPeer(t *testing.T) {
 			}
 			return strings.Contains(body, "B takes it over")
 		}},
+		// What parley match --url and parley export read: one collection.
+		{"TAXII, aurelia's collection", taxiiObject(f.shared), mine},
+		{"TAXII, B's collection", taxiiObject(fromB), func(body string) bool {
+			return body == "B takes it over"
+		}},
 	}
 	check := func(round string) {
 		for _, p := range places {
-			resp, body := c.get(t, p.path)
-			mustStatus(t, resp, http.StatusOK, p.name)
-			if !p.ok(body) {
+			if body := p.read(t); !p.ok(body) {
 				t.Errorf("%s, %s: names B's copy as aurelia's object, or hides hers:\n%.4000s", round, p.name, body)
 			}
 		}
