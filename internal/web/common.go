@@ -73,10 +73,7 @@ func (h *Handler) access(ctx context.Context, m store.Member) (access, error) {
 	if err != nil {
 		return access{}, err
 	}
-	a.peerCopies = map[string]bool{}
-	for _, p := range ps {
-		a.peerCopies[p.Into] = true
-	}
+	a.peerCopies = store.PeerCollections(ps)
 	a.members = store.ListedMembers(m.ID, members, cs, ps, fs)
 	for _, mm := range a.members {
 		a.names[mm.ID] = mm.Name
