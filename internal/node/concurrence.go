@@ -274,10 +274,7 @@ func (n *Node) latestOwnRevoked(ctx context.Context, readable []string, object s
 	if err != nil {
 		return store.Object{}, false, err
 	}
-	copies := map[string]bool{}
-	for _, p := range ps {
-		copies[p.Into] = true
-	}
+	copies := store.PeerCollections(ps)
 	own := slices.DeleteFunc(slices.Clone(readable), func(c string) bool { return copies[c] })
 	if len(own) > 0 && len(own) < len(readable) {
 		latest, revoked, err := n.store.LatestRevoked(ctx, own, object)

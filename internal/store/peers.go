@@ -276,3 +276,15 @@ type PeerStore interface {
 	// object, in the peer's log order.
 	PeerObjects(ctx context.Context, name, objectID string) ([]PeerObject, error)
 }
+
+// PeerCollections returns the local collections ps replicate into (their
+// Into). A peer's copies there claim no id (docs/federation.md): where a
+// reader's collections hold versions of an id both inside and outside
+// them, the latest version outside them stands for the object.
+func PeerCollections(ps []Peer) map[string]bool {
+	copies := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		copies[p.Into] = true
+	}
+	return copies
+}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,29 +39,6 @@ func fill(b testing.TB, f *fixture, coll string, n int) {
 	}
 }
 
-// sessionCookie logs in through the handler and returns the cookie.
-func sessionCookie(b testing.TB, h http.Handler, token string) *http.Cookie {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/ui/login", nil))
-	var login *http.Cookie
-	for _, c := range rec.Result().Cookies() {
-		login = c
-	}
-	csrf := csrfRE.FindStringSubmatch(rec.Body.String())[1]
-	req := httptest.NewRequest("POST", "/ui/login", strings.NewReader(url.Values{"csrf": {csrf}, "token": {token}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(login)
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == "parley_session" && c.Value != "" {
-			return c
-		}
-	}
-	b.Fatalf("no session: %d", rec.Code)
-	return nil
-}
-
 func serve(b *testing.B, h http.Handler, req *http.Request) int {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -83,10 +59,11 @@ func BenchmarkCollectionPage(b *testing.B) {
 	f := newFixture(b)
 	fill(b, f, f.private, 100) // borova's: aurelia isn't a reader; use borova below
 	h := f.n.Handler(nil)
-	ck := sessionCookie(b, h, f.borova.Token)
+	ck := pagerSession(b, h, f.borova.Token)
 	uiReq := func(path string) *http.Request {
 		r := httptest.NewRequest("GET", path, nil)
 		r.AddCookie(ck)
+		r.Header.Set("X-Parley-Binding", testBinding)
 		return r
 	}
 	taxiiReq := func(path string) *http.Request {

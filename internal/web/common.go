@@ -19,6 +19,9 @@ type access struct {
 	byID     map[string]store.Collection
 	names    map[string]string // member id -> name
 	members  []store.Member
+	// peerCopies are the collections replicated from peers, whose
+	// copies claim no id (docs/federation.md; see [access.latestOwn]).
+	peerCopies map[string]bool
 }
 
 func (a access) canRead(coll string) bool {
@@ -70,6 +73,7 @@ func (h *Handler) access(ctx context.Context, m store.Member) (access, error) {
 	if err != nil {
 		return access{}, err
 	}
+	a.peerCopies = store.PeerCollections(ps)
 	a.members = store.ListedMembers(m.ID, members, cs, ps, fs)
 	for _, mm := range a.members {
 		a.names[mm.ID] = mm.Name

@@ -197,7 +197,7 @@ func (r *sideRand) Read(p []byte) (int, error) {
 
 // pagerSession logs in with token on h, bound to testBinding, and
 // returns the session's cookie.
-func pagerSession(t *testing.T, h http.Handler, token string) *http.Cookie {
+func pagerSession(t testing.TB, h http.Handler, token string) *http.Cookie {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/login", nil))

@@ -239,21 +239,36 @@ func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
 // member of this node shared, or another object under its id and
 // version, stays in the peer's collection and is listed among the
 // versions, but doesn't stand for the member's object.
-func (h *Handler) latestOwn(ctx context.Context, versions []store.Object) (store.Object, error) {
-	ps, err := h.d.Store.Peers(ctx)
-	if err != nil {
-		return store.Object{}, err
-	}
-	copies := map[string]bool{}
-	for _, p := range ps {
-		copies[p.Into] = true
-	}
+func (a access) latestOwn(versions []store.Object) store.Object {
 	for i := len(versions) - 1; i >= 0; i-- {
-		if !copies[versions[i].Collection] {
-			return versions[i], nil
+		if !a.peerCopies[versions[i].Collection] {
+			return versions[i]
 		}
 	}
-	return versions[len(versions)-1], nil
+	return versions[len(versions)-1]
+}
+
+// latestOwnOf picks, of objs (the latest versions of ids, one per
+// collection holding each, as [store.UIQueries.LatestObjects] returns
+// them), the version that stands for each id where a page names an id
+// by one version (a report's references, a relationship's other end, a
+// property's referenced objects), as [access.latestOwn] picks it: the
+// latest outside the collections replicated from peers when there is
+// one, and else the latest. It returns the picks' Seqs.
+func (a access) latestOwnOf(objs []store.Object) map[int64]bool {
+	best := map[string]store.Object{}
+	for _, o := range objs {
+		b, ok := best[o.ID]
+		peer, bPeer := a.peerCopies[o.Collection], a.peerCopies[b.Collection]
+		if !ok || (bPeer && !peer) || (bPeer == peer && o.Version.After(b.Version)) {
+			best[o.ID] = o
+		}
+	}
+	picked := make(map[int64]bool, len(best))
+	for _, o := range best {
+		picked[o.Seq] = true
+	}
+	return picked
 }
 
 type extRef struct{ Source, ID, URL, Description string }
@@ -308,11 +323,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
 		return
 	}
-	latest, err := h.latestOwn(ctx, versions)
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "", err)
-		return
-	}
+	latest := a.latestOwn(versions)
 	// Decoded property by property, so that no property costs more than
 	// its size as text: one too long to show isn't decoded at all.
 	var fields map[string]json.RawMessage
@@ -407,9 +418,10 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.ReferencesLeftOut = more
+		picked := a.latestOwnOf(got)
 		found := map[string]bool{}
 		for _, o := range got {
-			if !found[o.ID] {
+			if picked[o.Seq] && !found[o.ID] {
 				found[o.ID] = true
 				v.References = append(v.References, a.summarize(o))
 			}
@@ -448,9 +460,12 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.EndsLeftOut = endsLeftOut
+	picked := a.latestOwnOf(otherObjs)
 	byID := map[string]summary{}
 	for _, o := range otherObjs {
-		byID[o.ID] = a.summarize(o)
+		if picked[o.Seq] {
+			byID[o.ID] = a.summarize(o)
+		}
 	}
 	var sightings []store.Object
 	for _, o := range refs {
@@ -588,9 +603,10 @@ func (h *Handler) nameRefs(ctx context.Context, a access, fields map[string]json
 	if err != nil {
 		return err
 	}
+	picked := a.latestOwnOf(got)
 	named := map[string]summary{}
 	for _, o := range got {
-		if _, ok := named[o.ID]; !ok {
+		if _, ok := named[o.ID]; !ok && picked[o.Seq] {
 			named[o.ID] = a.summarize(o)
 		}
 	}

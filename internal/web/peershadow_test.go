@@ -15,6 +15,7 @@ import (
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 
 	"crypto/rand"
@@ -27,8 +28,33 @@ import (
 // member's own latest version as the object, not B's copy (before: B's,
 // as the latest version of the id in any readable collection).
 func TestObjectPageNotShadowedByPeer(t *testing.T) {
-	ctx := context.Background()
 	f := newFixture(t)
+	peerCopyOfIndicator(t, f)
+	c := newClient(t, f.URL)
+	c.login(t, f.aurelia.Token)
+	resp, body := c.get(t, "/ui/objects/"+f.indicator)
+	mustStatus(t, resp, http.StatusOK, "the object's page")
+	if strings.Contains(body, "B takes it over") && !strings.Contains(body, "Look-alike portal") {
+		t.Fatalf("the page of aurelia's object shows B's copy as the object:\n%.3000s", body)
+	}
+	for _, li := range strings.Split(body, "<li>") {
+		if strings.Contains(li, "(shown)") && strings.Contains(li, "2027-01-01") {
+			t.Fatalf("the versions mark B's copy as the one shown: %s", li)
+		}
+	}
+	if i, j := strings.Index(body, "Look-alike portal"), strings.Index(body, "B takes it over"); i < 0 || (j >= 0 && j < i) {
+		t.Fatalf("the page of aurelia's object doesn't show hers first (at %d, B's at %d)", i, j)
+	}
+}
+
+// peerCopyOfIndicator follows a peer B into the collection "from B"
+// (aurelia reads it) and stores there, as B's replication would, B's
+// later, revoked version of aurelia's indicator (f.indicator) under her
+// id, named "B takes it over", with another pattern. It returns the
+// collection's id.
+func peerCopyOfIndicator(t *testing.T, f *fixture) (into string) {
+	t.Helper()
+	ctx := context.Background()
 	_, bvkey, err := note.GenerateKey(rand.Reader, "b.example")
 	if err != nil {
 		t.Fatal(err)
@@ -56,19 +82,105 @@ func TestObjectPageNotShadowedByPeer(t *testing.T) {
 	if err != nil || len(st.Failures) != 0 {
 		t.Fatalf("B's copy: %+v, %v", st, err)
 	}
+	return p.Into
+}
+
+// TestPagesNotShadowedByPeer goes over the UI's places that name an
+// object id by one of its versions across the collections a member
+// reads, after B's later, revoked copy of aurelia's indicator (see
+// peerCopyOfIndicator): each names aurelia's version, or shows B's
+// labelled as B's (in B's collection). It does so twice: with B's copy
+// added after aurelia's version, and after aurelia then adds a newer
+// version of her own (B's copy then comes first in the order objects
+// were added). Before, a report's references and the labels of its
+// object_refs took the first stored (B's, in the second round), and a
+// relationship's other end the last stored (B's, in the first).
+func TestPagesNotShadowedByPeer(t *testing.T) {
+	f := newFixture(t)
+	fromB := peerCopyOfIndicator(t, f)
 	c := newClient(t, f.URL)
 	c.login(t, f.aurelia.Token)
-	resp, body := c.get(t, "/ui/objects/"+f.indicator)
-	mustStatus(t, resp, http.StatusOK, "the object's page")
-	if strings.Contains(body, "B takes it over") && !strings.Contains(body, "Look-alike portal") {
-		t.Fatalf("the page of aurelia's object shows B's copy as the object:\n%.3000s", body)
-	}
-	for _, li := range strings.Split(body, "<li>") {
-		if strings.Contains(li, "(shown)") && strings.Contains(li, "2027-01-01") {
-			t.Fatalf("the versions mark B's copy as the one shown: %s", li)
+	page := func(path string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			resp, body := c.get(t, path)
+			mustStatus(t, resp, http.StatusOK, path)
+			return body
 		}
 	}
-	if i, j := strings.Index(body, "Look-alike portal"), strings.Index(body, "B takes it over"); i < 0 || (j >= 0 && j < i) {
-		t.Fatalf("the page of aurelia's object doesn't show hers first (at %d, B's at %d)", i, j)
+	api := &taxii.Client{BaseURL: f.URL, Token: f.aurelia.Token}
+	taxiiObject := func(coll string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			env, err := api.Object(context.Background(), coll, f.indicator, taxii.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, o := range env.Objects {
+				var x struct{ Name string }
+				json.Unmarshal(o, &x)
+				names = append(names, x.Name)
+			}
+			return strings.Join(names, "\n")
+		}
 	}
+	mine := func(body string) bool {
+		return strings.Contains(body, "Look-alike portal") && !strings.Contains(body, "B takes it over")
+	}
+	places := []struct {
+		name string
+		read func(t *testing.T) string
+		// ok reports whether what read returns names aurelia's version
+		// (or labels B's as B's).
+		ok func(body string) bool
+	}{
+		{"the object's page", page("/ui/objects/" + f.indicator), func(body string) bool {
+			i, j := strings.Index(body, "Look-alike portal"), strings.Index(body, "B takes it over")
+			return i >= 0 && (j < 0 || i < j) && !strings.Contains(body, "revoked-warning") && !strings.Contains(body, `<span class="tag">revoked</span>`)
+		}},
+		{"GET /concurrence (object_revoked)", page("/ui/api/concurrence?object=" + f.indicator), func(body string) bool {
+			var c struct {
+				Revoked bool   `json:"object_revoked"`
+				Latest  string `json:"object_latest_version"`
+			}
+			return json.Unmarshal([]byte(body), &c) == nil && !c.Revoked && !strings.HasPrefix(c.Latest, "2027")
+		}},
+		{"a report's references and its object_refs' names", page("/ui/objects/" + f.report), mine},
+		{"a relationship's other end", page("/ui/objects/" + f.hostileID), mine},
+		{"the look-up of B's value", page("/ui/search?q=b.example"), func(body string) bool {
+			for _, row := range strings.Split(body, "<tr>") {
+				if strings.Contains(row, "B takes it over") && !strings.Contains(row, "from B") {
+					return false
+				}
+			}
+			return strings.Contains(body, "B takes it over")
+		}},
+		// What parley match --url and parley export read: one collection.
+		{"TAXII, aurelia's collection", taxiiObject(f.shared), mine},
+		{"TAXII, B's collection", taxiiObject(fromB), func(body string) bool {
+			return body == "B takes it over"
+		}},
+	}
+	check := func(round string) {
+		for _, p := range places {
+			if body := p.read(t); !p.ok(body) {
+				t.Errorf("%s, %s: names B's copy as aurelia's object, or hides hers:\n%.4000s", round, p.name, body)
+			}
+		}
+	}
+	check("B's copy added last")
+
+	// Aurelia's newer version (older than B's copy's modified).
+	versions, _, err := f.n.Store().ObjectVersions(context.Background(), []string{f.shared}, f.indicator, store.Bound{Rows: 1})
+	if err != nil || len(versions) != 1 {
+		t.Fatalf("aurelia's indicator: %v, %v", versions, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(versions[0].Raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "extensions")
+	m["modified"] = "2026-10-01T00:00:00.000Z"
+	m["name"] = "Look-alike portal, again"
+	f.submit(t, f.aurelia, f.shared, m)
+	check("aurelia's version added last")
 }
