@@ -206,9 +206,12 @@ func TestBackupWhileWriting(t *testing.T) {
 			t.Fatalf("audit --data of the restored store --seen the %s checkpoint alone: exit %d, want %d and %q:\n%s%s", tc.name, code, tc.code, tc.want, stdout, stderr)
 		}
 		s, err := tlog.LoadSeen(f)
+		if err != nil {
+			t.Fatalf("the %s checkpoint file after the audit: %v", tc.name, err)
+		}
 		text, _, _ := strings.Cut(tc.note, "\n\n")
-		if err != nil || !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.HasPrefix(n, text+"\n\n") }) {
-			t.Fatalf("the %s checkpoint file after the audit: %v, %q", tc.name, err, s.Notes)
+		if !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.HasPrefix(n, text+"\n\n") }) {
+			t.Fatalf("the %s checkpoint file after the audit: %q", tc.name, s.Notes)
 		}
 	}
 	// Another log's checkpoint is no starting point: refused, and the
