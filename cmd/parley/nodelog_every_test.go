@@ -166,6 +166,8 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		{"private check", with([]string{"private", "check", "--set", setID}, values), false},
 		{"private sets", with([]string{"private", "sets"}), false},
 		{"private withdraw", with([]string{"private", "withdraw", "--set", setID, "--key", m.KeyFile}), true},
+		// Unsigned: nothing names the log, and it is checked all the same.
+		{"private withdraw", with([]string{"private", "withdraw", "--set", setID}), true},
 		{"private receipt", with([]string{"private", "receipt", "--set", setID}), false},
 		{"opinion", with([]string{"opinion", "--key", m.KeyFile, "--as", m.ID}, object, "agree"), true},
 		{"concurrence", with([]string{"concurrence"}, object), false},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -414,7 +415,7 @@ func readEventObservables(c *cli, name, format string) ([]string, error) {
 // follows no revocation, so this is how its provider takes back a value
 // it shared by mistake.
 func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
-	const usage = "parley private withdraw --url U --token T --set ID [--key FILE [--log-key VKEY] [--seen FILE]]"
+	const usage = "parley private withdraw --url U --token T --set ID [--key FILE] [--log-key VKEY] [--seen FILE]"
 	fs := c.newFlagSet("private withdraw")
 	rf := addPrivateRemoteFlags(fs)
 	setID := fs.String("set", "", "the private set to withdraw (one you published)")
@@ -433,23 +434,30 @@ func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
 	if *setID == "" || fs.NArg() > 0 {
 		return usageErrorf(usage, "withdraw needs --set and no arguments")
 	}
-	if *keyFile == "" {
+	var key ed25519.PrivateKey
+	if *keyFile != "" {
+		if key, err = readPrivateKey(c.stderr, *keyFile); err != nil {
+			return usageErrorf(usage, "--key: %v", err)
+		}
+	}
+	// The node's log is checked before anything is sent, signed or not,
+	// as every sending command does; a signed statement names the log
+	// (its origin, from the pinned log key), so that it withdraws
+	// nothing on another node.
+	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
+	if err != nil {
+		return err
+	}
+	if key == nil {
 		if err := client.Withdraw(ctx, *setID); err != nil {
 			return privateRemoteError("withdraw the private set", err)
+		}
+		if err := p.seen.Save(); err != nil {
+			return withExit(3, "", err)
 		}
 		fmt.Fprintf(c.stderr, "parley: withdrew %s: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
 		fmt.Fprintf(c.stderr, "parley: hint: the withdrawal is unsigned, the node's word alone to the set's readers; give --key to sign it\n")
 		return nil
-	}
-	key, err := readPrivateKey(c.stderr, *keyFile)
-	if err != nil {
-		return usageErrorf(usage, "--key: %v", err)
-	}
-	// The statement names the node's log (its origin, from the pinned
-	// log key), so that it withdraws nothing on another node.
-	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
-	if err != nil {
-		return err
 	}
 	if err := client.WithdrawSigned(ctx, *setID, private.SignWithdrawal(key, p.verifier.Name(), *setID, time.Now())); err != nil {
 		return privateRemoteError("withdraw the private set", err)
