@@ -168,7 +168,10 @@ type ownOpinion struct{ ID, Value, Raw string }
 type objectView struct {
 	S summary
 	// RawBase64 is the object's JSON as stored, for the browser's check.
-	RawBase64    string
+	RawBase64 string
+	// LogIndex is the log entry of the version shown (not necessarily
+	// the newest listed: see [Handler.objectVersions]).
+	LogIndex     int64
 	Version      string
 	Name         string
 	Description  string
@@ -375,7 +378,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
-	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member,
+	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), LogIndex: latest.LogIndex, SignedBy: a.name(latest.Member), VerifyMember: latest.Member,
 		CheckTimeoutMS: h.d.CheckTimeout.Milliseconds()}
 	if v.Peer, err = h.peerOf(ctx, latest.Collection); err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -267,6 +268,13 @@ func TestObjectPageNotShadowedByPeerFlood(t *testing.T) {
 			mustStatus(t, resp, http.StatusOK, "the object's page")
 			if i, j := strings.Index(body, "Look-alike portal"), strings.Index(body, "B takes it over"); i < 0 || (j >= 0 && j < i) || strings.Contains(body, `<span class="tag">revoked</span>`) {
 				t.Fatalf("the page of aurelia's object shows B's copy as the object:\n%.3000s", body)
+			}
+			mine, _, err := f.n.Store().ObjectVersions(context.Background(), []string{f.shared}, f.indicator, store.Bound{Rows: 1})
+			if err != nil || len(mine) != 1 {
+				t.Fatalf("aurelia's indicator: %v, %v", mine, err)
+			}
+			if want := fmt.Sprintf("(for <code>parley verify</code>) · log entry %d<", mine[0].LogIndex); !strings.Contains(body, want) {
+				t.Errorf("the proof bundle's line doesn't name the log entry of aurelia's version (%q)", want)
 			}
 			var shown, listed int
 			for _, li := range strings.Split(body, "<li>")[1:] {
