@@ -20,7 +20,7 @@ type access struct {
 	names    map[string]string // member id -> name
 	members  []store.Member
 	// peerCopies are the collections replicated from peers, whose
-	// copies claim no id (docs/federation.md; see [access.latestOwn]).
+	// copies claim no id (docs/federation.md; see [Handler.objectVersions]).
 	peerCopies map[string]bool
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -167,7 +168,10 @@ type ownOpinion struct{ ID, Value, Raw string }
 type objectView struct {
 	S summary
 	// RawBase64 is the object's JSON as stored, for the browser's check.
-	RawBase64    string
+	RawBase64 string
+	// LogIndex is the log entry of the version shown (not necessarily
+	// the newest listed: see [Handler.objectVersions]).
+	LogIndex     int64
 	Version      string
 	Name         string
 	Description  string
@@ -205,9 +209,10 @@ type objectView struct {
 // versions, the objects it references (object_refs, and those its other
 // reference properties name: nameRefs), the relationships and sightings
 // naming it and the objects at their other ends, and the object it shows
-// whole. (Not in two steps, the object by its size once read: a member
+// whole. The versions are two queries, each within half of
+// VersionBytes (see [Handler.objectVersions]). (Not in two steps, the object by its size once read: a member
 // holding its share would then wait for itself.)
-var objectPageMemory = pageMemory{queries: []int64{VersionBytes, RelatedBytes, RelatedBytes, RelatedBytes, RelatedBytes}, whole: 1}
+var objectPageMemory = pageMemory{queries: []int64{VersionBytes / 2, VersionBytes / 2, RelatedBytes, RelatedBytes, RelatedBytes, RelatedBytes}, whole: 1}
 
 // peerView names the peer a replicated object comes from, as this node
 // recorded it (parley peer add); the browser checks the object in that
@@ -232,27 +237,70 @@ func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
 	return nil, nil
 }
 
-// latestOwn returns the version the object's page shows: the latest of
-// versions (oldest first) stored outside the collections replicated from
-// peers, when there is one, and else the latest. A peer's copies claim no
-// id (docs/federation.md): a later version a peer logged of an id a
-// member of this node shared, or another object under its id and
-// version, stays in the peer's collection and is listed among the
-// versions, but doesn't stand for the member's object.
-func (a access) latestOwn(versions []store.Object) store.Object {
-	for i := len(versions) - 1; i >= 0; i-- {
-		if !a.peerCopies[versions[i].Collection] {
-			return versions[i]
+// objectVersions returns the versions of id the object's page lists
+// (oldest first), the one it shows, and whether older ones were left
+// out. The version shown is the latest stored outside the collections
+// replicated from peers, when there is one, and else the latest: a
+// peer's copies claim no id (docs/federation.md), so a later version a
+// peer logged of an id a member of this node shared, or another object
+// under its id and version, stays in the peer's collection and is
+// listed among the versions, but doesn't stand for the member's object.
+//
+// Where the member reads both kinds of collection, the versions outside
+// the peers' collections and those in them are read by separate
+// queries, each within half of MaxVersions and VersionBytes (or the
+// whole, for the peers', when there is none outside them): however many
+// or large the versions a peer logged under the id, with whatever dates,
+// they neither push the member's own versions out of the list nor take
+// over the page. objectPageMemory reserves for both queries.
+func (h *Handler) objectVersions(ctx context.Context, a access, id string) (versions []store.Object, shown store.Object, olderLeftOut bool, err error) {
+	whole := store.Bound{Rows: MaxVersions, Bytes: VersionBytes}
+	own := slices.DeleteFunc(slices.Clone(a.readable), func(c string) bool { return a.peerCopies[c] })
+	if len(own) == 0 || len(own) == len(a.readable) {
+		versions, olderLeftOut, err = h.q.ObjectVersions(ctx, a.readable, id, whole)
+		if err != nil || len(versions) == 0 {
+			return nil, store.Object{}, false, err
 		}
+		return versions, versions[len(versions)-1], olderLeftOut, nil
 	}
-	return versions[len(versions)-1]
+	copies := slices.DeleteFunc(slices.Clone(a.readable), func(c string) bool { return !a.peerCopies[c] })
+	half := store.Bound{Rows: MaxVersions / 2, Bytes: VersionBytes / 2}
+	mine, moreMine, err := h.q.ObjectVersions(ctx, own, id, half)
+	if err != nil {
+		return nil, store.Object{}, false, err
+	}
+	b := half
+	if len(mine) == 0 {
+		b = whole
+	}
+	theirs, moreTheirs, err := h.q.ObjectVersions(ctx, copies, id, b)
+	if err != nil {
+		return nil, store.Object{}, false, err
+	}
+	switch {
+	case len(mine) > 0:
+		shown = mine[len(mine)-1]
+	case len(theirs) > 0:
+		shown = theirs[len(theirs)-1]
+	default:
+		return nil, store.Object{}, false, nil
+	}
+	// In the stores' order: by version, then as added.
+	versions = append(mine, theirs...)
+	slices.SortStableFunc(versions, func(x, y store.Object) int {
+		if c := x.Version.Compare(y.Version); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Seq, y.Seq)
+	})
+	return versions, shown, moreMine || moreTheirs, nil
 }
 
 // latestOwnOf picks, of objs (the latest versions of ids, one per
 // collection holding each, as [store.UIQueries.LatestObjects] returns
 // them), the version that stands for each id where a page names an id
 // by one version (a report's references, a relationship's other end, a
-// property's referenced objects), as [access.latestOwn] picks it: the
+// property's referenced objects), as [Handler.objectVersions] picks the version an object's page shows: the
 // latest outside the collections replicated from peers when there is
 // one, and else the latest. It returns the picks' Seqs.
 func (a access) latestOwnOf(objs []store.Object) map[int64]bool {
@@ -314,7 +362,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
-	versions, olderLeftOut, err := h.q.ObjectVersions(ctx, a.readable, id, store.Bound{Rows: MaxVersions, Bytes: VersionBytes})
+	versions, latest, olderLeftOut, err := h.objectVersions(ctx, a, id)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
@@ -323,7 +371,6 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
 		return
 	}
-	latest := a.latestOwn(versions)
 	// Decoded property by property, so that no property costs more than
 	// its size as text: one too long to show isn't decoded at all.
 	var fields map[string]json.RawMessage
@@ -331,7 +378,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
-	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member,
+	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), LogIndex: latest.LogIndex, SignedBy: a.name(latest.Member), VerifyMember: latest.Member,
 		CheckTimeoutMS: h.d.CheckTimeout.Milliseconds()}
 	if v.Peer, err = h.peerOf(ctx, latest.Collection); err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
@@ -400,7 +447,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			v.Collections = append(v.Collections, a.byID[o.Collection].Title)
 		}
 	}
-	v.Versions = versionTimeline(versions, olderLeftOut, latest)
+	v.Versions = versionTimeline(versions, olderLeftOut, latest, a)
 	v.OlderVersionsLeftOut = olderLeftOut
 
 	// Referenced objects (a report's, a grouping's, an opinion's): one
@@ -814,8 +861,13 @@ func externalRefs(raw json.RawMessage) (out []extRef, more bool) {
 // versionTimeline says, for each version, which top-level properties
 // changed from the previous one (modified and the signature aside); when
 // older versions were left out, the first has no previous one to compare.
-// The version shown (the page's object) is marked current.
-func versionTimeline(versions []store.Object, olderLeftOut bool, shown store.Object) []versionView {
+// The version shown (the page's object) is marked current. A version
+// with the same id and version as the previous one is the same version,
+// in another collection, only where its bytes are the same; else it is
+// another object under that id and version, named as a peer's copy where
+// it is in a collection replicated from a peer (named as a knows the
+// peer's member).
+func versionTimeline(versions []store.Object, olderLeftOut bool, shown store.Object, a access) []versionView {
 	var out []versionView
 	var prev map[string]json.RawMessage
 	for i, o := range versions {
@@ -826,8 +878,14 @@ func versionTimeline(versions []store.Object, olderLeftOut bool, shown store.Obj
 			vv.Changes = []string{"the oldest version shown"}
 		} else if prev == nil {
 			vv.Changes = []string{"first version"}
-		} else if i > 0 && versions[i-1].Version.Equal(o.Version) {
+		} else if i > 0 && versions[i-1].Version.Equal(o.Version) && bytes.Equal(versions[i-1].Raw, o.Raw) {
 			vv.Changes = []string{"the same version, in another collection"}
+		} else if i > 0 && versions[i-1].Version.Equal(o.Version) {
+			c := "another object under the same id and version"
+			if a.peerCopies[o.Collection] {
+				c += " (" + a.name(o.Member) + "'s copy)"
+			}
+			vv.Changes = []string{c}
 		} else {
 			var keys []string
 			for k := range cur {

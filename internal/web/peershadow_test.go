@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/web"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -54,7 +56,15 @@ func TestObjectPageNotShadowedByPeer(t *testing.T) {
 // collection's id.
 func peerCopyOfIndicator(t *testing.T, f *fixture) (into string) {
 	t.Helper()
-	ctx := context.Background()
+	into = followB(t, f)
+	peerCopies(t, f, into, indicatorCopy(f, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), ""))
+	return into
+}
+
+// followB follows a peer B into the collection "from B", which aurelia
+// reads, and returns the collection's id.
+func followB(t *testing.T, f *fixture) (into string) {
+	t.Helper()
 	_, bvkey, err := note.GenerateKey(rand.Reader, "b.example")
 	if err != nil {
 		t.Fatal(err)
@@ -63,26 +73,64 @@ func peerCopyOfIndicator(t *testing.T, f *fixture) (into string) {
 	if err := os.WriteFile(tokenFile, []byte("x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := f.n.AddPeer(ctx, node.PeerSpec{Name: "b", URL: "https://b.example", TokenFile: tokenFile, LogKey: bvkey,
+	p, err := f.n.AddPeer(context.Background(), node.PeerSpec{Name: "b", URL: "https://b.example", TokenFile: tokenFile, LogKey: bvkey,
 		Remote: "c0ffee00-0000-4000-8000-000000000000", Into: "from B", Readers: []string{"cert-aurelia"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	later := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	raw, _ := json.Marshal(map[string]any{"type": "indicator", "spec_version": "2.1", "id": f.indicator, "name": "B takes it over",
-		"created": "2026-09-14T08:30:00.000Z", "modified": stix.FormatTimestamp(later), "revoked": true,
-		"pattern": "[domain-name:value = 'b.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
-	salt, _ := tlog.NewSalt(rand.Reader)
-	st, err := f.n.Store().Submit(ctx, store.Submission{StatusID: "peer-copy", Collection: p.Into, Member: p.Member, Received: time.Now(),
-		Items: []store.Item{{Salt: salt, Object: store.Object{ID: f.indicator, Type: "indicator", SpecVersion: "2.1", Version: later, Raw: raw},
+	return p.Into
+}
+
+// indicatorCopy returns B's revoked version of aurelia's indicator
+// modified at version, named "B takes it over" (with pad, if any, as
+// its description), with another pattern.
+func indicatorCopy(f *fixture, version time.Time, pad string) map[string]any {
+	m := map[string]any{"type": "indicator", "spec_version": "2.1", "id": f.indicator, "name": "B takes it over",
+		"created": "2026-09-14T08:30:00.000Z", "modified": stix.FormatTimestamp(version), "revoked": true,
+		"pattern": "[domain-name:value = 'b.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"}
+	if pad != "" {
+		m["description"] = pad
+	}
+	return m
+}
+
+// peerCopies stores objs in B's collection into, as B's replication
+// would, under B's member.
+func peerCopies(t *testing.T, f *fixture, into string, objs ...map[string]any) {
+	t.Helper()
+	ctx := context.Background()
+	ps, err := f.n.Store().Peers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var member string
+	for _, p := range ps {
+		if p.Into == into {
+			member = p.Member
+		}
+	}
+	var items []store.Item
+	for _, m := range objs {
+		raw, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		version, err := stix.ParseTimestamp(m["modified"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		salt, _ := tlog.NewSalt(rand.Reader)
+		items = append(items, store.Item{Salt: salt, Object: store.Object{ID: m["id"].(string), Type: m["type"].(string), SpecVersion: "2.1", Version: version, Raw: raw},
 			Entry: func(so store.Object) ([]byte, error) {
 				op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
 				return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
-			}}}})
-	if err != nil || len(st.Failures) != 0 {
-		t.Fatalf("B's copy: %+v, %v", st, err)
+			}})
 	}
-	return p.Into
+	st, err := f.n.Store().Submit(ctx, store.Submission{StatusID: "peer-copy-" + rand.Text(), Collection: into, Member: member, Received: time.Now(),
+		Items: items})
+	if err != nil || len(st.Failures) != 0 {
+		t.Fatalf("B's copies: %+v, %v", st, err)
+	}
 }
 
 // TestPagesNotShadowedByPeer goes over the UI's places that name an
@@ -183,4 +231,88 @@ func TestPagesNotShadowedByPeer(t *testing.T) {
 	m["name"] = "Look-alike portal, again"
 	f.submit(t, f.aurelia, f.shared, m)
 	check("aurelia's version added last")
+}
+
+// TestObjectPageNotShadowedByPeerFlood: B logs under aurelia's id more
+// later versions than the page lists, or one version about as large as
+// the list's bytes. The page still shows aurelia's version, marked as
+// shown among the versions it lists, within its bound (before: it read
+// only the newest versions in any collection, all B's, and showed B's).
+func TestObjectPageNotShadowedByPeerFlood(t *testing.T) {
+	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		objs func(f *fixture) []map[string]any
+	}{
+		{"101 later versions", func(f *fixture) []map[string]any {
+			var objs []map[string]any
+			for i := range web.MaxVersions + 1 {
+				objs = append(objs, indicatorCopy(f, start.Add(time.Duration(i)*time.Hour), ""))
+			}
+			return objs
+		}},
+		{"one version of about 1 MiB", func(f *fixture) []map[string]any {
+			// Just under the node's largest object, which is VersionBytes:
+			// nothing else fits beside it in one list's bytes.
+			obj := indicatorCopy(f, start, "")
+			raw, _ := json.Marshal(obj)
+			return []map[string]any{indicatorCopy(f, start, strings.Repeat("x", web.VersionBytes-len(raw)-64))}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			peerCopies(t, f, followB(t, f), tc.objs(f)...)
+			c := newClient(t, f.URL)
+			c.login(t, f.aurelia.Token)
+			resp, body := c.get(t, "/ui/objects/"+f.indicator)
+			mustStatus(t, resp, http.StatusOK, "the object's page")
+			if i, j := strings.Index(body, "Look-alike portal"), strings.Index(body, "B takes it over"); i < 0 || (j >= 0 && j < i) || strings.Contains(body, `<span class="tag">revoked</span>`) {
+				t.Fatalf("the page of aurelia's object shows B's copy as the object:\n%.3000s", body)
+			}
+			mine, _, err := f.n.Store().ObjectVersions(context.Background(), []string{f.shared}, f.indicator, store.Bound{Rows: 1})
+			if err != nil || len(mine) != 1 {
+				t.Fatalf("aurelia's indicator: %v, %v", mine, err)
+			}
+			if want := fmt.Sprintf("(for <code>parley verify</code>) · log entry %d<", mine[0].LogIndex); !strings.Contains(body, want) {
+				t.Errorf("the proof bundle's line doesn't name the log entry of aurelia's version (%q)", want)
+			}
+			var shown, listed int
+			for _, li := range strings.Split(body, "<li>")[1:] {
+				if !strings.HasPrefix(li, "<time") {
+					continue
+				}
+				listed++
+				if strings.Contains(li, "(shown)") {
+					shown++
+					if strings.Contains(li, "2027-") {
+						t.Errorf("the versions mark B's copy as the one shown: %s", li)
+					}
+				}
+			}
+			if shown != 1 || listed > web.MaxVersions {
+				t.Errorf("the versions list %d, %d of them marked shown; want aurelia's shown, at most %d", listed, shown, web.MaxVersions)
+			}
+		})
+	}
+}
+
+// TestObjectPageOtherObjectSameVersion: B logs another object under the
+// id and version of aurelia's indicator. The versions list says so,
+// naming B's copy, rather than calling it the same version in another
+// collection.
+func TestObjectPageOtherObjectSameVersion(t *testing.T) {
+	f := newFixture(t)
+	into := followB(t, f)
+	versions, _, err := f.n.Store().ObjectVersions(context.Background(), []string{f.shared}, f.indicator, store.Bound{Rows: 1})
+	if err != nil || len(versions) != 1 {
+		t.Fatalf("aurelia's indicator: %v, %v", versions, err)
+	}
+	peerCopies(t, f, into, indicatorCopy(f, versions[0].Version, ""))
+	c := newClient(t, f.URL)
+	c.login(t, f.aurelia.Token)
+	resp, body := c.get(t, "/ui/objects/"+f.indicator)
+	mustStatus(t, resp, http.StatusOK, "the object's page")
+	if strings.Contains(body, "the same version, in another collection") || !strings.Contains(body, "another object under the same id and version (peer:b&#39;s copy)") {
+		t.Errorf("the versions don't name B's other object under aurelia's id and version as such:\n%s", body[strings.Index(body, `id="ver-h"`):])
+	}
 }
