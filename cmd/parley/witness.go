@@ -219,7 +219,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE` (reloaded when it changes, as parley serve does)")
 	keyFile := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	maxConns := fs.Int("max-connections", defaultWitnessMaxConns, "keep at most `N` connections open at once: past N, the one that waited longest on its client (sending its request slowly, or idle) is closed to make room")
-	maxPerIP := fs.Int("max-connections-per-ip", 0, "keep at most `N` connections open from one source IP address: past N, that source's own connection that waited longest is closed (default: an eighth of --max-connections, at least 4)")
+	maxPerIP := fs.Int("max-connections-per-ip", 0, "keep at most `N` connections open from one source IP address (IPv6: one /64): past N, that source's own connection that waited longest is closed (default: an eighth of --max-connections, at least 4)")
 	noFsync := fs.Bool("no-fsync", false, "return a cosignature once the state is written to the OS, without flushing it to disk: it survives the witness being killed, not a power loss (default: fsync first)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -82,16 +83,24 @@ func newConnLimiter(ln net.Listener, max, perIP int, grace time.Duration) *connL
 		conns: map[net.Conn]*connSlot{}, sources: map[string]int{}}
 }
 
-// remoteIP is c's remote address without its port.
+// remoteIP is the source c counts against: its remote IPv4 address, or
+// the /64 of its IPv6 address (a host is commonly given a whole /64, so
+// one address each would be no cap at all).
 func remoteIP(c net.Conn) string {
 	a := c.RemoteAddr()
 	if a == nil {
 		return ""
 	}
-	if host, _, err := net.SplitHostPort(a.String()); err == nil {
-		return host
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return a.String()
 	}
-	return a.String()
+	ip := ap.Addr().Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // Accept returns the next connection, making room for it as the type's

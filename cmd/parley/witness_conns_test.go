@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -120,3 +121,30 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 // closedSoon waits for the server to close c; stillOpen checks that it hasn't.
 func closedSoon(c net.Conn) bool { return closedWithin(c, 5*time.Second) }
 func stillOpen(c net.Conn) bool  { return !closedWithin(c, 50*time.Millisecond) }
+
+// TestRemoteIPSource: an IPv4 source is its address (an IPv4-mapped one
+// too); an IPv6 source is its /64, so one host's many addresses share a
+// cap.
+func TestRemoteIPSource(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7:4433":             "192.0.2.7",
+		"[::ffff:192.0.2.7]:4433":    "192.0.2.7",
+		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::1]:80":  "2001:db8:1:2::/64",
+		"[fe80::1%eth0]:80":          "fe80::/64",
+	} {
+		c := fakeAddrConn{addr: addr}
+		if got := remoteIP(c); got != want {
+			t.Errorf("source of %s: %q, want %q", addr, got, want)
+		}
+	}
+}
+
+type fakeAddrConn struct {
+	net.Conn
+	addr string
+}
+
+func (c fakeAddrConn) RemoteAddr() net.Addr {
+	return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(c.addr))
+}
