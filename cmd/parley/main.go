@@ -679,7 +679,7 @@ var lateFlagClasses = map[string]flagClass{
 	"consumer": harmless, "created": harmless, "description": harmless, "dihedral": harmless,
 	"every": harmless, "explanation": harmless, "file": harmless, "flush": harmless,
 	"follow": harmless, "format": harmless, "full": harmless, "images": harmless,
-	"json": harmless, "key-only": harmless, "max-connections": harmless, "max-pending": harmless, "max-pixels": harmless,
+	"json": harmless, "key-only": harmless, "max-connections": harmless, "max-connections-per-ip": harmless, "max-pending": harmless, "max-pixels": harmless,
 	"name": harmless, "nats": harmless, "no-fsync": harmless, "no-serve": harmless,
 	"observed-data": harmless, "on-conflict": harmless, "origin": harmless,
 	"overlap": harmless, "peer-collection": harmless, "poll": harmless, "proofs": harmless,

@@ -27,7 +27,7 @@ import (
 )
 
 // parley witness init --data DIR --name NAME
-// parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll D] [--token-file F] [--max-connections N]
+// parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll D] [--token-file F] [--max-connections N] [--max-connections-per-ip N]
 //
 // A C2SP tlog-witness (docs/witness.md). Exit codes: 0 stopped cleanly,
 // 2 bad usage, 3 the witness couldn't run.
@@ -38,13 +38,13 @@ func init() {
 		help:  "A C2SP tlog-witness that any member or third party runs: it cosigns a log's checkpoints only if each is consistent with the last it saw, and keeps evidence when not (docs/witness.md).",
 		subcommands: []subcommand{
 			{name: "init", usage: "witness init --data DIR --name NAME", help: "Creates a witness: its Ed25519 key (0600) in DIR (0700); prints its verifier key (cosignature/v1) for logs and clients to pin."},
-			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F] [--max-connections N]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log (repeated, or --log K1 K2: arguments are more log keys), and pulls the logs named by --pull itself."},
+			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F] [--max-connections N] [--max-connections-per-ip N]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log (repeated, or --log K1 K2: arguments are more log keys), and pulls the logs named by --pull itself."},
 		},
 		run: runWitness,
 	})
 }
 
-const witnessUsage = "usage: parley witness init --data DIR --name NAME | parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F] [--max-connections N]"
+const witnessUsage = "usage: parley witness init --data DIR --name NAME | parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F] [--max-connections N] [--max-connections-per-ip N]"
 
 // Files in a witness's data directory.
 const (
@@ -219,6 +219,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE` (reloaded when it changes, as parley serve does)")
 	keyFile := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	maxConns := fs.Int("max-connections", defaultWitnessMaxConns, "keep at most `N` connections open at once: past N, the one that waited longest on its client (sending its request slowly, or idle) is closed to make room")
+	maxPerIP := fs.Int("max-connections-per-ip", 0, "keep at most `N` connections open from one source IP address (IPv6: one /64): past N, that source's own connection that waited longest is closed (default: an eighth of --max-connections, at least 4)")
 	noFsync := fs.Bool("no-fsync", false, "return a cosignature once the state is written to the OS, without flushing it to disk: it survives the witness being killed, not a power loss (default: fsync first)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
@@ -249,6 +250,12 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	}
 	if *maxConns <= 0 {
 		return usageErrorf("", "--max-connections must be positive")
+	}
+	if *maxPerIP < 0 {
+		return usageErrorf("", "--max-connections-per-ip must be positive")
+	}
+	if *maxPerIP == 0 {
+		*maxPerIP = defaultWitnessMaxConnsPerIP(*maxConns)
 	}
 	var targets []pullTarget
 	keys := append([]string(nil), logs...)
@@ -326,7 +333,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	// each (HTTP/2), so that a flood of connections holds a bounded
 	// share of the witness and can't keep a log's add-checkpoint out
 	// (connLimiter).
-	lim := newConnLimiter(ln, *maxConns)
+	lim := newConnLimiter(ln, *maxConns, *maxPerIP, witnessReadHeaderTimeout)
 	ln = lim
 	srv := &http.Server{Handler: lim.handler(w.Handler()), ReadHeaderTimeout: witnessReadHeaderTimeout, ReadTimeout: witnessReadTimeout,
 		ConnState: lim.connState, ConnContext: lim.connContext,

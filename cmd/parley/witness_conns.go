@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -21,23 +22,48 @@ const defaultWitnessMaxConns = 256
 // one at a time per connection).
 const witnessMaxStreams = 8
 
-// connLimiter is a listener that keeps at most max connections open.
+// defaultWitnessMaxConnsPerIP is witness serve's --max-connections-per-ip
+// for a given --max-connections: an eighth of it, but at least
+// minWitnessMaxConnsPerIP (and at most all of it).
+func defaultWitnessMaxConnsPerIP(maxConns int) int {
+	return min(maxConns, max(maxConns/8, minWitnessMaxConnsPerIP))
+}
+
+// minWitnessMaxConnsPerIP is the floor of the default per-source cap: a
+// log, or a few monitors behind one NAT, keep a few connections each.
+const minWitnessMaxConnsPerIP = 4
+
+// connLimiter is a listener that keeps at most max connections open,
+// and at most perIP from one source address.
 // add-checkpoint takes no token, so anyone may connect: when a
-// connection arrives with max open, it closes the one that has waited
-// longest without a whole request to answer, one still sending its
-// headers or its body (a handler reading it), or idle between requests,
-// to make room; if every open connection has a request being answered,
-// it closes the new one. A client that sends its request promptly is
-// never the one that waited longest, so a flood of slow clients (or of
-// idle ones) can't keep an honest add-checkpoint out, and what the slow
-// clients hold (connections, bodies read so far) is bounded by max.
+// connection arrives from a source with perIP open, it closes that
+// source's own connection that has waited longest on its client (or the
+// new one, if each of them has a request being answered), so one source
+// can't fill the pool. When a connection arrives with max open, it
+// closes, to make room, one waiting on its client: one still sending its
+// headers or its body (a handler reading it), or idle between requests.
+// Connections older than grace (the header timeout) go first, the one
+// that has waited longest since its last request first; only when there
+// is none, the oldest of the younger ones. If every open connection has a
+// request being answered, it closes the new one. So a client that opens a
+// connection and sends its request promptly is never closed while an
+// older connection waits: neither a flood of slow clients (or idle ones)
+// nor old connections kept busy with cheap requests, however fresh their
+// last request, can keep an honest add-checkpoint out (it would take
+// more than max new connections, from several sources, while that one
+// is sent), and what the slow clients hold (connections, bodies read so
+// far) is bounded by max.
 type connLimiter struct {
 	net.Listener
-	max int
-	now func() time.Time
+	max, perIP int
+	grace      time.Duration
+	now        func() time.Time
+	// source names a connection's source: its remote IP address.
+	source func(net.Conn) string
 
-	mu    sync.Mutex
-	conns map[net.Conn]*connSlot
+	mu      sync.Mutex
+	conns   map[net.Conn]*connSlot
+	sources map[string]int // source → its connections open
 }
 
 // connSlot is what the limiter knows of one open connection.
@@ -46,12 +72,35 @@ type connSlot struct {
 	// still reading their bodies: with handlers == reading it is waiting
 	// on its client.
 	handlers, reading int
-	// since is when it last began waiting on its client.
-	since time.Time
+	// opened is when it was accepted; since is when it last began
+	// waiting on its client.
+	opened, since time.Time
+	source        string
 }
 
-func newConnLimiter(ln net.Listener, max int) *connLimiter {
-	return &connLimiter{Listener: ln, max: max, now: time.Now, conns: map[net.Conn]*connSlot{}}
+func newConnLimiter(ln net.Listener, max, perIP int, grace time.Duration) *connLimiter {
+	return &connLimiter{Listener: ln, max: max, perIP: perIP, grace: grace, now: time.Now, source: remoteIP,
+		conns: map[net.Conn]*connSlot{}, sources: map[string]int{}}
+}
+
+// remoteIP is the source c counts against: its remote IPv4 address, or
+// the /64 of its IPv6 address (a host is commonly given a whole /64, so
+// one address each would be no cap at all).
+func remoteIP(c net.Conn) string {
+	a := c.RemoteAddr()
+	if a == nil {
+		return ""
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	ip := ap.Addr().Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // Accept returns the next connection, making room for it as the type's
@@ -62,18 +111,26 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		src := l.source(c)
 		l.mu.Lock()
+		now := l.now()
 		var victim net.Conn
-		if len(l.conns) >= l.max {
-			victim = l.oldestWaiting()
-			if victim == nil {
-				l.mu.Unlock()
-				closeNow(c)
-				continue
-			}
-			delete(l.conns, victim)
+		switch {
+		case l.sources[src] >= l.perIP:
+			victim = l.firstToClose(now, src)
+		case len(l.conns) >= l.max:
+			victim = l.firstToClose(now, "")
 		}
-		l.conns[c] = &connSlot{since: l.now()}
+		if victim == nil && (l.sources[src] >= l.perIP || len(l.conns) >= l.max) {
+			l.mu.Unlock()
+			closeNow(c)
+			continue
+		}
+		if victim != nil {
+			l.forget(victim)
+		}
+		l.conns[c] = &connSlot{opened: now, since: now, source: src}
+		l.sources[src]++
 		l.mu.Unlock()
 		if victim != nil {
 			closeNow(victim)
@@ -82,20 +139,40 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	}
 }
 
-// oldestWaiting returns the open connection waiting on its client the
-// longest, or nil if every one has a request being answered. l.mu is held.
-func (l *connLimiter) oldestWaiting() net.Conn {
-	var oldest net.Conn
-	var at time.Time
+// forget drops c from the limiter's books. l.mu is held.
+func (l *connLimiter) forget(c net.Conn) {
+	s := l.conns[c]
+	if s == nil {
+		return
+	}
+	delete(l.conns, c)
+	if l.sources[s.source]--; l.sources[s.source] <= 0 {
+		delete(l.sources, s.source)
+	}
+}
+
+// firstToClose returns the open connection (of source src, unless src
+// is "") to close first to make room, as the type's comment says, or
+// nil if every one has a request being answered. l.mu is held.
+func (l *connLimiter) firstToClose(now time.Time, src string) net.Conn {
+	var old, young net.Conn
+	var oldSince, youngOpened time.Time
 	for c, s := range l.conns {
-		if s.handlers > s.reading {
+		if s.handlers > s.reading || (src != "" && s.source != src) {
 			continue
 		}
-		if oldest == nil || s.since.Before(at) {
-			oldest, at = c, s.since
+		if now.Sub(s.opened) >= l.grace {
+			if old == nil || s.since.Before(oldSince) {
+				old, oldSince = c, s.since
+			}
+		} else if young == nil || s.opened.Before(youngOpened) {
+			young, youngOpened = c, s.opened
 		}
 	}
-	return oldest
+	if old != nil {
+		return old
+	}
+	return young
 }
 
 // closeNow closes c at once: a TLS connection's socket, without the
@@ -120,7 +197,7 @@ func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
 	}
 	switch st {
 	case http.StateClosed, http.StateHijacked:
-		delete(l.conns, c)
+		l.forget(c)
 	default:
 		if s.handlers == s.reading {
 			s.since = l.now()
