@@ -29,7 +29,10 @@ import (
 // members_with_access (the "17" in "4 of 17") counts the members who may
 // read the object in a collection holding it that the requesting member
 // may read too: a collection it can't read is never counted, so the count
-// says nothing of it. object_revoked says whether the latest version of
+// says nothing of it. The node's own members (a peer's peer:NAME, a
+// feed's feed:NAME, [Node.systemMembers]) are never counted, and their
+// opinions (copies of another node's or a feed's) take no part in the
+// tally or the evidence (docs/federation.md, "Opinions from B"). object_revoked says whether the latest version of
 // the object in the collections the requesting member may read is
 // revoked (object_latest_version is that version's modified): the node's
 // word, as members_with_access, read from those collections only.
