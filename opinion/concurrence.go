@@ -32,7 +32,8 @@ type Concurrence struct {
 	// MembersWithAccess is the number of members who may read the object
 	// in some collection that holds it and that the requesting member may
 	// read too (collections it can't read are never counted, so the
-	// answer reveals nothing of them): the "of N" in "4 of 17". It rests
+	// answer reveals nothing of them), the node's own members (a peer's
+	// peer:NAME, a feed's feed:NAME) left out: the "of N" in "4 of 17". It rests
 	// on the node's access lists, which the log doesn't record, so a
 	// client can't check it.
 	MembersWithAccess int `json:"members_with_access"`

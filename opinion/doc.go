@@ -47,6 +47,23 @@
 // signature, inclusion proofs, commitments), each opinion's signature,
 // and the tally.
 //
+// # Opinions from peers
+//
+// The members of the tally are the members of the node that answers,
+// with the keys its log holds. A Parley node that follows another
+// (docs/federation.md) stores that node's objects, its opinions
+// included, under its own keyless member peer:NAME; they are not its
+// members' opinions, and its log holds no key that signed them. So the
+// node leaves them out of the tally and the evidence, whatever they name
+// in created_by_ref, and doesn't count peer:NAME (nor a feed's
+// feed:NAME) in members_with_access: a peer gets no voice, neither one
+// for all its members nor one per member, and can neither inflate nor
+// withdraw a member's count. A client's check needs no change for it:
+// an opinion shared by peer:NAME could never verify with this log's
+// keys, so a node that put one in its evidence would only show it as
+// not counting. The peer's opinions are read as objects, each proved by
+// the peer's log (GET /peers/bundle), and tallied by the peer itself.
+//
 // What the rule cannot show is an opinion it is not given: a node (or a
 // member's access rights) may leave opinions out. A Parley node tallies,
 // for each member, only the opinions in collections that member may

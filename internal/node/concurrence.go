@@ -29,7 +29,10 @@ import (
 // members_with_access (the "17" in "4 of 17") counts the members who may
 // read the object in a collection holding it that the requesting member
 // may read too: a collection it can't read is never counted, so the count
-// says nothing of it. object_revoked says whether the latest version of
+// says nothing of it. The node's own members (a peer's peer:NAME, a
+// feed's feed:NAME, [Node.systemMembers]) are never counted, and their
+// opinions (copies of another node's or a feed's) take no part in the
+// tally or the evidence (docs/federation.md, "Opinions from B"). object_revoked says whether the latest version of
 // the object in the collections the requesting member may read is
 // revoked (object_latest_version is that version's modified): the node's
 // word, as members_with_access, read from those collections only.
@@ -204,6 +207,21 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, s
 	if !visible {
 		return out, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
 	}
+	// The node's own members (a peer's peer:NAME, a feed's feed:NAME) are
+	// no members: what is stored under them are copies of another node's
+	// or feed's objects, signed (if at all) by keys this node's log
+	// doesn't hold. They never read the object, and their opinions take
+	// no part (see "Opinions from peers" in opinion's doc): before, one
+	// granted read counted in members_with_access, and a peer's copy of
+	// its member's opinion went into the evidence, where every client
+	// reported it as forged or as of a member with no key.
+	system, err := n.systemMembers(ctx)
+	if err != nil {
+		return out, err
+	}
+	for id := range system {
+		delete(readers, id)
+	}
 	out.MembersWithAccess = len(readers)
 	// Whether the latest version m may read is revoked: read by the
 	// store, which keeps the object's JSON (the reservation holds the
@@ -283,4 +301,38 @@ func (n *Node) latestOwnRevoked(ctx context.Context, readable []string, object s
 		}
 	}
 	return n.store.LatestRevoked(ctx, readable, object)
+}
+
+// systemMembers returns the ids of the node's own members, which nobody
+// logs in as and whose objects are copies: every peer's member (peer:NAME)
+// and every feed's (feed:NAME), followed or stopped, and any member with
+// a name of theirs ([reservedPrefix]) and no key (a peer or feed whose
+// record is gone). A member named so by an earlier version's member add,
+// with a key, is a member.
+func (n *Node) systemMembers(ctx context.Context) (map[string]bool, error) {
+	sys := map[string]bool{}
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		sys[p.Member] = true
+	}
+	fs, err := n.FeedStore().Feeds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		sys[f.Member] = true
+	}
+	ms, err := n.store.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if m.PublicKey == nil && reservedPrefix(m.Name) != "" {
+			sys[m.ID] = true
+		}
+	}
+	return sys, nil
 }
