@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -205,5 +206,60 @@ func TestVerifyHostileText(t *testing.T) {
 		if strings.Contains(out+errOut, "deifirev") == false && c.code == 0 {
 			t.Errorf("%s: the origin isn't shown:\n%s%s", c.name, out, errOut)
 		}
+	}
+}
+
+// TestVerifyTamperedByte: one byte changed in what each kind of file's
+// claim rests on (a hash, a salt, a key, an entry, a signature, each
+// base64 string of the file in turn, or the signature of a signed note
+// in it) makes verify exit non-zero: it exits 0 only if the file proves
+// what it claims.
+func TestVerifyTamperedByte(t *testing.T) {
+	str := regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	b64 := regexp.MustCompile(`^"[A-Za-z0-9+/]{40,}={0,2}"$`)
+	sig := regexp.MustCompile(`\\n\x{2014} [^ ]+ ([A-Za-z0-9+/=]{40,})\\n`)
+	num := regexp.MustCompile(`"(?:log_index|tree_size|index|size)": ?([0-9]+)`)
+	flip := func(doc []byte, at int) []byte {
+		out := append([]byte{}, doc...)
+		if out[at] == 'A' {
+			out[at] = 'B'
+		} else {
+			out[at] = 'A'
+		}
+		return out
+	}
+	for _, k := range verifyKinds(t) {
+		tried := 0
+		for _, sp := range str.FindAllIndex(k.doc, -1) {
+			s := k.doc[sp[0]:sp[1]]
+			var at []int
+			if b64.Match(s) {
+				at = append(at, sp[0]+len(s)/2)
+			}
+			for _, m := range sig.FindAllSubmatchIndex(s, -1) {
+				at = append(at, sp[0]+(m[2]+m[3])/2)
+			}
+			for _, a := range at {
+				tried++
+				code, out, errOut := runCLI(t, verifyArgs(k, writeTemp(t, flip(k.doc, a)))...)
+				if code == 0 {
+					t.Errorf("%s: byte %d of %.80s changed: verify exit 0:\n%s%s", k.name, a-sp[0], s, out, errOut)
+				}
+			}
+		}
+		// An entry's index or a tree's size, one more.
+		for _, m := range num.FindAllSubmatchIndex(k.doc, -1) {
+			tried++
+			n, _ := strconv.ParseUint(string(k.doc[m[2]:m[3]]), 10, 64)
+			doc := append(append(append([]byte{}, k.doc[:m[2]]...), strconv.FormatUint(n+1, 10)...), k.doc[m[3]:]...)
+			code, out, errOut := runCLI(t, verifyArgs(k, writeTemp(t, doc))...)
+			if code == 0 {
+				t.Errorf("%s: %s made %d: verify exit 0:\n%s%s", k.name, k.doc[m[0]:m[1]], n+1, out, errOut)
+			}
+		}
+		if tried == 0 {
+			t.Errorf("%s: nothing to tamper with", k.name)
+		}
+		t.Logf("%s: %d bytes tampered", k.name, tried)
 	}
 }
