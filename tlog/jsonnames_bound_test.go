@@ -1,0 +1,85 @@
+package tlog
+
+import (
+	"encoding/json"
+	"maps"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestJSONElementsBounded: a list of objects whose fields are named, or
+// an object, with more than MaxJSONElements elements is refused by the
+// names check (before anything is decoded), and MemberNames says a
+// document of more members isn't one it reads; at the bound, both read
+// it. A few bytes of JSON each ("{},") decoded into items of hundreds
+// of bytes: a 6 MB bundle took 1.4 GB in parley verify.
+func TestJSONElementsBounded(t *testing.T) {
+	list := func(n int) string { return strings.TrimSuffix(strings.Repeat("{},", n), ",") }
+	members := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`"x` + strconv.Itoa(i) + `":0`)
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		name, doc string
+		ok        bool
+	}{
+		{"items at the bound", `{"items":[` + list(MaxJSONElements) + `]}`, true},
+		{"items past the bound", `{"items":[` + list(MaxJSONElements+1) + `]}`, false},
+		{"keys past the bound", `{"keys":[` + list(MaxJSONElements+1) + `]}`, false},
+		{"names past the bound", `{"names":{` + members(MaxJSONElements+1) + `}}`, false},
+		{"fields at the bound", `{` + members(MaxJSONElements) + `}`, true},
+		{"fields past the bound", `{` + members(MaxJSONElements+1) + `}`, false},
+	} {
+		unknown, err := knownNames([]byte(c.doc), bundleFields, true)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: names check: %v", c.name, err)
+		}
+		if len(unknown) > maxUnknownNames+1 {
+			t.Errorf("%s: %d unknown names returned", c.name, len(unknown))
+		}
+		// An object in the log may have any number of fields: its size
+		// bounds them.
+		if _, err := knownNamesUpTo([]byte(c.doc), objectHeadFields, true, -1); err != nil {
+			t.Errorf("%s: an object's head check: %v", c.name, err)
+		}
+		if _, ok := MemberNames([]byte(c.doc)); ok != (c.ok || !strings.HasPrefix(c.name, "fields")) {
+			t.Errorf("%s: MemberNames ok = %v", c.name, ok)
+		}
+	}
+}
+
+// memberNamesMap is what MemberNames returned when it decoded a map.
+func memberNamesMap(data []byte) (map[string]bool, bool) {
+	var m map[string]presentValue
+	if json.Unmarshal(data, &m) != nil || m == nil {
+		return nil, false
+	}
+	names := make(map[string]bool, len(m))
+	for k := range m {
+		names[k] = true
+	}
+	return names, true
+}
+
+// FuzzMemberNames: MemberNames, which scans the document, reads every
+// document as decoding it into a map does.
+func FuzzMemberNames(f *testing.F) {
+	for _, s := range []string{`{}`, ` { "a" : 1 , "b":[1,{"c":"]}"}], "\u0041":"x\"}" } `, `{"a":{}}x`, `null`, `[]`, `{"a":1,"a":2}`,
+		`{"type":"parley-proof-bundle-v2","items":[{"object":{"k":"v"}}],"names":{"i":"n"}}`, "\ufeff{}", "{\"a\x00\":1}", `{"a":"\ud800"}`, `{"a":1e999}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := MemberNames(data)
+		want, wantOK := memberNamesMap(data)
+		if ok != wantOK || !maps.Equal(got, want) {
+			t.Errorf("MemberNames(%q) = %v, %v; a map decodes %v, %v", data, got, ok, want, wantOK)
+		}
+	})
+}
