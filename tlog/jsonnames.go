@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // JSONFields are the member names a JSON object of a document format may
@@ -85,7 +86,14 @@ func knownNames(data []byte, fields jsonFields, lax bool) (unknown []string, err
 // knownNamesUpTo is [knownNames] with limit, not [MaxJSONElements], the
 // most elements of a list or an object (-1: no bound), for a document
 // whose size bounds them already (an object in the log).
+//
+// Invalid UTF-8 anywhere in data is refused: encoding/json reads it as
+// U+FFFD, where a strict reader refuses it (and a field nothing verifies,
+// such as evidence's found_by, would read as two texts).
 func knownNamesUpTo(data []byte, fields jsonFields, lax bool, limit int) (unknown []string, err error) {
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("invalid UTF-8 at byte %d", invalidUTF8At(data))
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := fields.check(dec, "", lax, limit, &unknown); err != nil {
 		return nil, err
@@ -268,6 +276,19 @@ func valueEnd(data []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// invalidUTF8At returns the offset of data's first byte that isn't part
+// of valid UTF-8.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
 }
 
 // presentValue reads any JSON value as nothing, keeping no copy of it.

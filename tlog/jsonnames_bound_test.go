@@ -83,3 +83,18 @@ func FuzzMemberNames(f *testing.F) {
 		}
 	})
 }
+
+// TestNamesRefuseInvalidUTF8: a document read by its field names with
+// invalid UTF-8 anywhere, in a value nothing verifies too, is refused,
+// naming the byte: encoding/json read it as U+FFFD, a strict reader
+// refuses it.
+func TestNamesRefuseInvalidUTF8(t *testing.T) {
+	for _, doc := range []string{"{\"found_by\":\"a\xffb\"}", "{\"names\":{\"\xc3\":\"x\"}}", "{\"type\":\"\xed\xa0\x80\"}"} {
+		if _, err := knownNames([]byte(doc), JSONFields{"found_by": nil, "type": nil, "names": {AnyName: nil}}, true); err == nil || !strings.Contains(err.Error(), "invalid UTF-8 at byte") {
+			t.Errorf("%q: %v", doc, err)
+		}
+	}
+	if _, err := knownNames([]byte(`{"found_by":"\u00e9 é"}`), JSONFields{"found_by": nil}, false); err != nil {
+		t.Errorf("valid UTF-8: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -261,5 +262,39 @@ func TestVerifyTamperedByte(t *testing.T) {
 			t.Errorf("%s: nothing to tamper with", k.name)
 		}
 		t.Logf("%s: %d bytes tampered", k.name, tried)
+	}
+}
+
+// TestVerifyAmbiguousBytes: bytes that JSON readers read differently (a
+// byte order mark, which a browser's TextDecoder drops and encoding/json
+// refuses; data after the document; a NUL; invalid UTF-8, which
+// encoding/json reads as U+FFFD and a strict reader refuses) make each
+// kind of file fail to verify (exit non-zero): parley refuses what
+// another reader might read otherwise.
+func TestVerifyAmbiguousBytes(t *testing.T) {
+	str := regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	for _, k := range verifyKinds(t) {
+		docs := map[string][]byte{
+			"a byte order mark": append([]byte("\ufeff"), k.doc...),
+			"a second document": append(append([]byte{}, k.doc...), "{}"...),
+			"a trailing NUL":    append(append([]byte{}, k.doc...), 0),
+			"trailing junk":     append(append([]byte{}, k.doc...), "x"...),
+		}
+		for i, sp := range str.FindAllIndex(k.doc, -1) {
+			if sp[1]-sp[0] < 3 {
+				continue
+			}
+			mid := (sp[0] + sp[1]) / 2
+			if k.doc[mid] == '\\' || k.doc[mid-1] == '\\' {
+				continue
+			}
+			docs[fmt.Sprintf("invalid UTF-8 in string %d (%.40s)", i, k.doc[sp[0]:sp[1]])] = append(append(append([]byte{}, k.doc[:mid]...), 0xff), k.doc[mid:]...)
+		}
+		for what, doc := range docs {
+			code, out, errOut := runCLI(t, verifyArgs(k, writeTemp(t, doc))...)
+			if code == 0 {
+				t.Errorf("%s with %s: verify exit 0:\n%s%s", k.name, what, out, errOut)
+			}
+		}
 	}
 }
