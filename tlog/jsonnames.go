@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // JSONFields are the member names a JSON object of a document format may
@@ -171,7 +173,7 @@ func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax boo
 		} else {
 			// Read, not kept: a RawMessage copied every value (a
 			// bundle's objects, as large as the bundle).
-			err = dec.Decode(&presentValue{})
+			err = dec.Decode(&fieldValue{})
 		}
 		if err != nil {
 			return err
@@ -289,6 +291,46 @@ func invalidUTF8At(data []byte) int {
 		i += n
 	}
 	return len(data)
+}
+
+// ClipJSONError returns err (nil for nil) with its message cut to 200
+// bytes, for the error of decoding a document someone else made:
+// encoding/json quotes the value it couldn't decode, a number of
+// millions of digits whole, and each error wrapping it (and each line
+// printing it) copied that again. errors.Is and errors.As see err.
+func ClipJSONError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); len(msg) > 200 {
+		return clippedError{untrusted.Text(msg, 200), err}
+	}
+	return err
+}
+
+type clippedError struct {
+	msg string
+	err error
+}
+
+func (e clippedError) Error() string { return e.msg }
+func (e clippedError) Unwrap() error { return e.err }
+
+// maxNumberBytes bounds a number that is a field's value in a document
+// read by its field names: no field of these formats holds more than a
+// uint64 (20 digits), and encoding/json copied one of millions of digits
+// several times over (into its error, which quoted it whole).
+const maxNumberBytes = 64
+
+// fieldValue reads a field's value, as [presentValue] does, refusing a
+// number longer than maxNumberBytes.
+type fieldValue struct{}
+
+func (*fieldValue) UnmarshalJSON(b []byte) error {
+	if len(b) > maxNumberBytes && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		return fmt.Errorf("a number of %d bytes", len(b))
+	}
+	return nil
 }
 
 // presentValue reads any JSON value as nothing, keeping no copy of it.

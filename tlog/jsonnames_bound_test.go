@@ -2,7 +2,9 @@ package tlog
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,5 +98,33 @@ func TestNamesRefuseInvalidUTF8(t *testing.T) {
 	}
 	if _, err := knownNames([]byte(`{"found_by":"\u00e9 é"}`), JSONFields{"found_by": nil}, false); err != nil {
 		t.Errorf("valid UTF-8: %v", err)
+	}
+}
+
+// TestHugeValuesCheap: a number of millions of digits as a field's value
+// is refused by the names check, before encoding/json copies it into
+// its error; a decoding error's message is clipped (ClipJSONError); and
+// a hash of many MB is refused by its length, not decoded first.
+func TestHugeValuesCheap(t *testing.T) {
+	huge := strings.Repeat("1", 8<<20)
+	if _, err := knownNames([]byte(`{"log_index":`+huge+`}`), JSONFields{"log_index": nil}, false); err == nil || !strings.Contains(err.Error(), "a number of 8388608 bytes") {
+		t.Errorf("a number of 8 MB: %v", err)
+	}
+	if _, err := knownNames([]byte(`{"log_index":18446744073709551615}`), JSONFields{"log_index": nil}, false); err != nil {
+		t.Errorf("the largest uint64: %v", err)
+	}
+	var v struct{ N uint64 }
+	err := ClipJSONError(json.Unmarshal([]byte(`{"N":`+huge+`}`), &v))
+	var te *json.UnmarshalTypeError
+	if err == nil || len(err.Error()) > 204 || !errors.As(err, &te) {
+		t.Errorf("the error of a number of 8 MB: %d bytes, %v", len(err.Error()), errors.As(err, &te))
+	}
+	long := strings.Repeat("A", 8<<20)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = ParseHash(long)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrMalformedHash) || after.TotalAlloc-before.TotalAlloc > 1<<20 {
+		t.Errorf("a hash of 8 MB: %v, allocated %d", err, after.TotalAlloc-before.TotalAlloc)
 	}
 }
