@@ -85,7 +85,7 @@ func ParseConcurrence(data []byte) (Concurrence, []string, error) {
 	var c Concurrence
 	unknown, err := tlog.KnownNames(data, concurrenceFields)
 	if err == nil {
-		err = json.Unmarshal(data, &c)
+		err = tlog.ClipJSONError(json.Unmarshal(data, &c))
 	}
 	if err != nil {
 		return Concurrence{}, nil, fmt.Errorf("not a concurrence answer: %w", err)

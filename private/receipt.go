@@ -290,7 +290,7 @@ func ParseSavedReceipt(data []byte) (SavedReceipt, error) {
 	if err := tlog.ExactNames(data, savedReceiptFields); err != nil {
 		return s, fmt.Errorf("not a saved receipt: %w", err)
 	}
-	if err := json.Unmarshal(data, &s); err != nil {
+	if err := tlog.ClipJSONError(json.Unmarshal(data, &s)); err != nil {
 		return s, fmt.Errorf("not a saved receipt: %w", err)
 	}
 	return s, nil

@@ -199,7 +199,7 @@ func ParseBundle(data []byte) (Bundle, []string, error) {
 	}
 	unknown, err := knownNames(data, bundleFields, true)
 	if err == nil {
-		err = json.Unmarshal(data, &a)
+		err = ClipJSONError(json.Unmarshal(data, &a))
 	}
 	if err != nil {
 		return Bundle{}, nil, fmt.Errorf("%w: not a bundle: %v", ErrBundle, err)

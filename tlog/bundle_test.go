@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // reencode returns a deep copy of b, changed by mut, as JSON.
@@ -243,6 +244,12 @@ func FuzzVerifyBundle(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(`{"type":"parley-proof-bundle-v2","items":[{}]}`))
 	f.Add([]byte(`{"type":"parley-proof-bundle-v1","items":[{}]}`))
+	// What two readers read differently, or what costs more to read than
+	// its size (docs/log.md, "Bounds on offline documents").
+	f.Add(append([]byte("\ufeff"), good...))
+	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte(`{"x":"\xff","type"`), 1))
+	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte(`{"log_index":1`+strings.Repeat("0", 80)+`,"type"`), 1))
+	f.Add(bytes.Replace(good, []byte(`"items":[`), []byte(`"items":[{},{},{},`), 1))
 	w := newTestWitness(f, "witness.example/w1", 7)
 	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
 	if err != nil {
@@ -254,6 +261,9 @@ func FuzzVerifyBundle(f *testing.F) {
 		res, err := VerifyBundle(data, "")
 		if err != nil {
 			return
+		}
+		if !utf8.Valid(data) {
+			t.Fatal("verified a bundle of invalid UTF-8")
 		}
 		// Every witnessed checkpoint kept is the log's and no larger than
 		// the bundle's; reading their times never fails loudly.

@@ -35,7 +35,7 @@ func ParseReceipt(data []byte) (Receipt, []string, error) {
 	var r Receipt
 	unknown, err := knownNames(data, receiptFields, true)
 	if err == nil {
-		err = json.Unmarshal(data, &r)
+		err = ClipJSONError(json.Unmarshal(data, &r))
 	}
 	if err != nil {
 		return Receipt{}, nil, fmt.Errorf("%w: not a receipt: %v", ErrReceipt, err)

@@ -47,6 +47,10 @@ var ErrMalformedHash = errors.New("malformed hash")
 // ParseHash decodes standard padded base64 of a 32-byte hash.
 func ParseHash(s string) (Hash, error) {
 	var h Hash
+	if len(s) != base64.StdEncoding.EncodedLen(HashSize) {
+		// Not decoded: a string of many MB decoded to be refused.
+		return h, fmt.Errorf("%w: %.60q", ErrMalformedHash, s)
+	}
 	b, err := decodeBase64(s)
 	if err != nil || len(b) != HashSize {
 		return h, fmt.Errorf("%w: %.60q", ErrMalformedHash, s)

@@ -141,9 +141,9 @@ func verifyConcurrenceEvidence(ctx context.Context, c *cli, trust *trustFlags, u
 
 // printConcurrence prints the verified tally beside the node's claim.
 func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verification, key, revocation string) {
-	fmt.Fprintf(w, "concurrence on %s\n", conc.Object)
+	fmt.Fprintf(w, "concurrence on %s\n", untrusted.Text(conc.Object, 200))
 	if res.Checkpoint.Size > 0 {
-		fmt.Fprintf(w, "log %s, checkpoint at tree size %d (key %s)\n", res.Checkpoint.Origin, res.Checkpoint.Size, key)
+		fmt.Fprintf(w, "log %s, checkpoint at tree size %d (key %s)\n", untrusted.Text(res.Checkpoint.Origin, 200), res.Checkpoint.Size, key)
 	}
 	fmt.Fprintf(w, "%d of %d members with access have an opinion that counts\n", res.Tally.Voices(), conc.MembersWithAccess)
 	if conc.ObjectRevoked {
@@ -185,7 +185,7 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 			if r := []rune(expl); len(r) > 60 {
 				expl = string(r[:59]) + "…"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", untrusted.Text(name, 40), v.Value, conf, v.Version, v.Member, v.OpinionID, untrusted.Text(strings.Join(strings.Fields(expl), " "), 200))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", untrusted.Text(name, 40), v.Value, conf, untrusted.Text(v.Version, 64), untrusted.Text(v.Member, 200), untrusted.Text(v.OpinionID, 200), untrusted.Text(strings.Join(strings.Fields(expl), " "), 200))
 		}
 		tw.Flush()
 		// The member ids are what the signatures verified; the names are

@@ -278,8 +278,13 @@ const maxErrorLine = 8 << 10
 // leave lines without the "parley: " prefix. Each line break, with the
 // white space around it, becomes "; " (" " after a colon). A line longer
 // than maxErrorLine is cut there (on a character's boundary) and says so.
+// Control characters (terminal escapes among them), bidi controls and
+// invalid UTF-8 left become '?' (as [untrusted.Text] makes them): a
+// message may quote a file's or a server's text that its maker didn't
+// pass through untrusted.Text, and must not drive the terminal.
 func oneLine(msg string) string {
 	s := joinLines(msg)
+	s = untrusted.Text(s, len(s))
 	if len(s) <= maxErrorLine {
 		return s
 	}

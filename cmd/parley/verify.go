@@ -88,14 +88,14 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	cp := res.Checkpoint
-	fmt.Fprintf(c.stdout, "bundle verified: %d object version(s) in log %s at tree size %d, root %s\n", len(res.Items), cp.Origin, cp.Size, cp.Hash)
+	fmt.Fprintf(c.stdout, "bundle verified: %d object version(s) in log %s at tree size %d, root %s\n", len(res.Items), untrusted.Text(cp.Origin, 200), cp.Size, cp.Hash)
 	for i, it := range res.Items {
 		witnessed := ""
 		if w := times[i]; w.Size > 0 {
-			witnessed = fmt.Sprintf(", witnessed by %s at %s", w.Earliest.Witness, w.Earliest.Time.Format(time.RFC3339))
+			witnessed = fmt.Sprintf(", witnessed by %s at %s", untrusted.Text(w.Earliest.Witness, 200), w.Earliest.Time.Format(time.RFC3339))
 		}
-		fmt.Fprintf(c.stdout, "  %s version %s: %s, received %s%s\n", it.Opening.ObjectID, it.Opening.Version,
-			describeSigner(it.Opening.Member, it.Signed, it.Check), it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"), witnessed)
+		fmt.Fprintf(c.stdout, "  %s version %s: %s, received %s%s\n", untrusted.Text(it.Opening.ObjectID, 200), untrusted.Text(it.Opening.Version, 64),
+			untrusted.Text(describeSigner(it.Opening.Member, it.Signed, it.Check), 1000), it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"), witnessed)
 	}
 	// What a bundle can't show, said where its reader looks: whoever
 	// made it chose which versions to put in (a later version, such as
@@ -104,7 +104,7 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	warnNoKeyIndex(c, res)
 	warnUnknownFields(c, res)
 	if *logKey == "" {
-		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
+		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", untrusted.Text(res.LogKey, 400))
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func verifyEvidence(c *cli, logKey string, data []byte) error {
 	if err != nil {
 		return withExit(1, "this evidence doesn't prove that the log's key signed inconsistent histories", err)
 	}
-	fmt.Fprintf(c.stdout, "evidence verified: the log's key signed inconsistent histories: %s\n", sv)
+	fmt.Fprintf(c.stdout, "evidence verified: the log's key signed inconsistent histories: %s\n", untrusted.Text(sv.String(), 2000))
 	if logKey == "" {
 		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
 	}
