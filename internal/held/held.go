@@ -36,7 +36,7 @@ func Watch(ctx context.Context, interval time.Duration, check, wait func(context
 			case <-wctx.Done():
 				return
 			case <-t.C:
-				if err := check(wctx); err != nil {
+				if err := check(context.WithValue(wctx, checkingKey{}, true)); err != nil {
 					stop(refusal{err})
 					return
 				}
@@ -52,6 +52,14 @@ func Watch(ctx context.Context, interval time.Duration, check, wait func(context
 	}
 	return err, false
 }
+
+type checkingKey struct{}
+
+// Checking reports whether ctx is that of a check [Watch] runs: its
+// store reads come from the clock (one each interval while the wait
+// lasts), not from what the request asked, so that a test comparing the
+// store reads of two requests (a hidden and an absent id) leaves them out.
+func Checking(ctx context.Context) bool { return ctx.Value(checkingKey{}) != nil }
 
 // refusal is the cause with which Watch ends a wait: what the wait's
 // context ended by ([context.Cause]) wraps the check's refusal, so that

@@ -92,3 +92,21 @@ func TestWatchNestedEndsAtOuterRefusal(t *testing.T) {
 		t.Errorf("outer Watch = %v, %v; want its refusal, ended", outer, ended)
 	}
 }
+
+// TestWatchMarksItsChecks: a check's context says it is one (Checking),
+// the wait's doesn't: a test that compares the store reads of two
+// requests leaves out those the clock made.
+func TestWatchMarksItsChecks(t *testing.T) {
+	var inCheck, inWait bool
+	Watch(context.Background(), time.Millisecond, func(ctx context.Context) error {
+		inCheck = Checking(ctx)
+		return errRevoked
+	}, func(ctx context.Context) error {
+		inWait = Checking(ctx)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if !inCheck || inWait {
+		t.Errorf("Checking: %v in the check, %v in the wait; want true, false", inCheck, inWait)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/held"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -30,7 +31,9 @@ func newStoreCalls(inner store.Store) *storeCalls {
 
 func (s *storeCalls) note(ctx context.Context, method string) {
 	info := infoOf(ctx)
-	if info == nil {
+	if info == nil || held.Checking(ctx) {
+		// A held request's periodic re-check reads the store by the
+		// clock, whatever the request asked.
 		return
 	}
 	s.mu.Lock()
