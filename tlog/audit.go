@@ -820,10 +820,12 @@ func (s *SeenCheckpoints) checkConsistent(ctx context.Context, n []byte, v note.
 			continue
 		}
 		p, err := prover.ConsistencyProof(ctx, small.Size, big.Size)
-		if err != nil && i == 1 && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		var refused *HTTPError
+		if err != nil && i == 1 && errors.As(err, &refused) {
 			// A log only grows: one that shows a tree smaller than one
-			// seen before and can't prove it a prefix of that one went
-			// back (restored from an older backup, or it lost its
+			// seen before and, asked, can't prove it a prefix of that
+			// one (it answered, refusing: not a network that failed)
+			// went back (restored from an older backup, or it lost its
 			// state), and what was logged since (a withdrawal, a
 			// revocation) may be missing from what it serves.
 			return fmt.Errorf("%w: the node's latest checkpoint is of size %d, and it couldn't prove it a prefix of the checkpoint of size %d seen before (%v)", ErrBehind, small.Size, big.Size, err)

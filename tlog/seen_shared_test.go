@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -93,5 +94,47 @@ func TestSeenSaveKeepsWhatOthersSaved(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a removed seen file was written back: %v", err)
+	}
+}
+
+// proverFunc is a ConsistencyProver of one function.
+type proverFunc func(ctx context.Context, from, to uint64) ([]Hash, error)
+
+func (f proverFunc) ConsistencyProof(ctx context.Context, from, to uint64) ([]Hash, error) {
+	return f(ctx, from, to)
+}
+
+// TestSeenLogWentBack: a node whose checkpoint is smaller than one seen,
+// and that answers that it can't prove it a prefix of it, went back
+// (ErrBehind: a restore from an older backup); one that couldn't be
+// reached is not said to have.
+func TestSeenLogWentBack(t *testing.T) {
+	skey, vkey, err := NewNodeKey(strings.NewReader(strings.Repeat("b", 64)), testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		err    error
+		behind bool
+	}{
+		{"the node refuses the proof", &HTTPError{Path: "/log/proof/consistency", Code: 400, Message: "to is beyond the latest checkpoint"}, true},
+		{"the node can't be reached", errors.New("dial tcp: connection refused"), false},
+	} {
+		s := &SeenCheckpoints{Key: vkey}
+		s.Add(signedCheckpoint(t, signer, 30, Hash{1}))
+		err := s.CheckConsistent(context.Background(), signedCheckpoint(t, signer, 29, Hash{2}), v,
+			proverFunc(func(context.Context, uint64, uint64) ([]Hash, error) { return nil, tc.err }))
+		if errors.Is(err, ErrBehind) != tc.behind || err == nil {
+			t.Errorf("%s: %v; want an error, ErrBehind %v", tc.name, err, tc.behind)
+		}
 	}
 }
