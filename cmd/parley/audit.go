@@ -15,6 +15,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -264,9 +265,9 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	}
 	if !rep.OK() || split > 0 {
 		if downgraded != nil {
-			return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s, and the node downgraded its key index", len(rep.Problems)+split, cp.Origin))
+			return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s, and the node downgraded its key index", len(rep.Problems)+split, untrusted.Text(cp.Origin, 200)))
 		}
-		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems)+split, cp.Origin))
+		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems)+split, untrusted.Text(cp.Origin, 200)))
 	}
 	if downgraded != nil {
 		// The rest of the audit found nothing: the downgrade alone.
@@ -278,7 +279,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		foreign = fmt.Sprintf(", %d of them signed with keys this log doesn't hold, under members it registered without a key: what a node replicates from a peer, whose log says who signed it (parley proof --peer-collection)", rep.Foreign)
 	}
 	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned%s)%s\n",
-		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign, keyIndexNote(len(indexes), storeSrc != nil))
+		untrusted.Text(cp.Origin, 200), rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign, keyIndexNote(len(indexes), storeSrc != nil))
 	if storeSrc != nil {
 		// The store may hold entries no checkpoint covers yet (appended
 		// while the node was stopped, or not integrated when it

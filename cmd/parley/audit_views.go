@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
 )
@@ -101,17 +102,17 @@ func checkWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, logKey str
 			// A Parley witness's 404 "unknown log": the log isn't
 			// among those it witnesses now, though it cosigned this
 			// checkpoint before.
-			wv.note = fmt.Sprintf("witness %s no longer witnesses log %s: it answered 404 (unknown log) for its checkpoint, though it cosigned the node's (not checked)%s", name, cp.Origin, needed)
+			wv.note = fmt.Sprintf("witness %s no longer witnesses log %s: it answered 404 (unknown log) for its checkpoint, though it cosigned the node's (not checked)%s", name, untrusted.Text(cp.Origin, 200), needed)
 		case errors.Is(err, witness.ErrUnknownLog):
-			wv.note = fmt.Sprintf("witness %s doesn't witness log %s (it never did, or no longer does): it answered 404 (unknown log) for its checkpoint (not checked)%s", name, cp.Origin, needed)
+			wv.note = fmt.Sprintf("witness %s doesn't witness log %s (it never did, or no longer does): it answered 404 (unknown log) for its checkpoint (not checked)%s", name, untrusted.Text(cp.Origin, 200), needed)
 		case errors.Is(err, witness.ErrNoCheckpoint) && cosigned[name]:
 			// C2SP tlog-witness: 404 means it never cosigned one, yet
 			// here is its cosignature; monitor retrieval is a SHOULD
 			// (litewitness has none) and its prefix may differ.
-			wv.note = fmt.Sprintf("witness %s answered 404 for its checkpoint of log %s though it cosigned the node's: it serves no monitor retrieval at that URL (not checked)", name, cp.Origin)
+			wv.note = fmt.Sprintf("witness %s answered 404 for its checkpoint of log %s though it cosigned the node's: it serves no monitor retrieval at that URL (not checked)", name, untrusted.Text(cp.Origin, 200))
 		case errors.Is(err, witness.ErrNoCheckpoint):
 			// Another implementation's 404 doesn't say which.
-			wv.note = fmt.Sprintf("witness %s has cosigned no checkpoint of log %s (it answered 404): it doesn't witness this log (or no longer does), or hasn't cosigned one yet (not checked)%s", name, cp.Origin, needed)
+			wv.note = fmt.Sprintf("witness %s has cosigned no checkpoint of log %s (it answered 404): it doesn't witness this log (or no longer does), or hasn't cosigned one yet (not checked)%s", name, untrusted.Text(cp.Origin, 200), needed)
 		case err != nil:
 			wv.note = fmt.Sprintf("couldn't read witness %s's checkpoint (not checked): %v", name, err)
 		default:

@@ -107,7 +107,7 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 			}
 		}
 	}
-	fmt.Fprintf(c.stdout, "backed up %s: %d log entries, %s, to %s\n", man.Origin, man.LogSize, cp, *out)
+	fmt.Fprintf(c.stdout, "backed up %s: %d log entries, %s, to %s\n", untrusted.Text(man.Origin, 200), man.LogSize, cp, *out)
 	if *withoutKey {
 		fmt.Fprintln(c.stderr, "parley: the backup holds no node key: keep node.key safe elsewhere, restore needs it (--key)")
 	} else {
@@ -197,7 +197,7 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "restored %s into %s: the log verified, %d entries up to its newest checkpoint (size %d) and %d more to integrate\n",
 			rep.Manifest.Origin, *dir, rep.Entries, rep.Checkpoint.Size, rep.Manifest.LogSize-int64(rep.Checkpoint.Size))
 	} else {
-		fmt.Fprintf(c.stdout, "restored %s into %s: the node had signed no checkpoint yet\n", rep.Manifest.Origin, *dir)
+		fmt.Fprintf(c.stdout, "restored %s into %s: the node had signed no checkpoint yet\n", untrusted.Text(rep.Manifest.Origin, 200), *dir)
 	}
 	// The backup names these files and servers, not the operator: a
 	// crafted one could have the node send any file of this machine's

@@ -75,7 +75,9 @@ func pinLogKey(c *cli, flagKey, served string, seen *tlog.SeenCheckpoints, seenP
 		if _, err := tlog.NewVerifier(key); err != nil {
 			return nil, "", withExit(4, "check --url, or give the node's key with --log-key VKEY", fmt.Errorf("the node's /log/key isn't a log verifier key: it begins %.40q", key))
 		}
-		fmt.Fprintf(c.stderr, "parley: pinning the log key on first use: %s\n", key)
+		// Said inert: the key's name is the node's choice (a
+		// right-to-left override parses as a name).
+		fmt.Fprintf(c.stderr, "parley: pinning the log key on first use: %s\n", untrusted.Text(key, 1000))
 	}
 	if seen.Key != "" && seen.Key != key {
 		return nil, "", withExit(1, "if the operator really rotated the key, start a new --seen file", fmt.Errorf("the log key %s isn't the pinned key in %s (%s)", key, seenPath, seen.Key))

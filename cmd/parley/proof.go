@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -126,7 +127,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	if err := writeIndented(c, b); err != nil {
 		return withExit(3, "", err)
 	}
-	fmt.Fprintf(c.stderr, "parley: proof of %d object version(s) in %s at tree size %d\n", len(res.Items), res.Checkpoint.Origin, res.Checkpoint.Size)
+	fmt.Fprintf(c.stderr, "parley: proof of %d object version(s) in %s at tree size %d\n", len(res.Items), untrusted.Text(res.Checkpoint.Origin, 200), res.Checkpoint.Size)
 	warnNoKeyIndex(c, res)
 	warnUnknownFields(c, res)
 	return nil
@@ -224,7 +225,7 @@ func provesCopies(c *cli, b []byte, res tlog.BundleResult, id string, copies [][
 		if !ok {
 			return fmt.Errorf("a version of %s the node serves isn't in the bundle signed by a member of the peer's log", id)
 		}
-		fmt.Fprintf(c.stderr, "parley: %s version %s: the node's copy is entry %d of %s, %s\n", id, it.Opening.Version, it.Index, res.Checkpoint.Origin, describeSigner(it.Opening.Member, it.Signed, it.Check))
+		fmt.Fprintf(c.stderr, "parley: %s version %s: the node's copy is entry %d of %s, %s\n", untrusted.Text(id, 200), untrusted.Text(it.Opening.Version, 100), it.Index, untrusted.Text(res.Checkpoint.Origin, 200), describeSigner(it.Opening.Member, it.Signed, it.Check))
 	}
 	return notSigned
 }
