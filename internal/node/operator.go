@@ -129,7 +129,15 @@ func (n *Node) stopFeedsOf(ctx context.Context, member string) error {
 		if reason == "" || f.LastError == reason {
 			continue
 		}
-		if err := feed.RecordStop(ctx, n.FeedStore(), f, n.now, reason, n.FeedRounds()); err != nil {
+		err = feed.RecordStop(ctx, n.FeedStore(), f, n.now, reason, n.FeedRounds())
+		if errors.Is(err, store.ErrFenced) {
+			// A round of the feed took the lease meanwhile (this
+			// process's runner, or another's): it ends at its next
+			// heartbeat and records the stop itself (feed.RunRounds);
+			// the revocation stands either way.
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("the member is revoked, but couldn't record the stop of its feed %s: %w", f.Name, err)
 		}
 	}
