@@ -312,7 +312,7 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 		return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't check values: %w", err))
 	case errors.As(err, new(*exitError)):
 		return err // the witness policy's refusal (exit 1)
-	case errors.Is(err, errLogBehind):
+	case errors.Is(err, tlog.ErrBehind):
 		p.seen.Save()
 		return withExit(4, logBehindHint, fmt.Errorf("couldn't check values: %w", err))
 	case errors.Is(err, private.ErrWithdrawn):
@@ -701,7 +701,7 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 				p.seen.Save()
 				return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't check the receipt: %w", err))
 			}
-			if errors.Is(err, errLogBehind) {
+			if errors.Is(err, tlog.ErrBehind) {
 				p.seen.Save()
 				return withExit(4, logBehindHint, fmt.Errorf("couldn't check the receipt: %w", err))
 			}

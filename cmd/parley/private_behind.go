@@ -13,15 +13,6 @@ import (
 	"github.com/parley-exchange/parley/witness"
 )
 
-// errLogBehind is a set's receipt from a log that can't be the one the
-// reader saw: the node can't prove its checkpoint a prefix of a larger one
-// the reader holds (its seen file's, or a policy witness's latest). A
-// node restored from a backup older than a set's withdrawal serves the
-// set as live again; the log the reader saw, with the withdrawal entry in
-// it, is larger than the restored one, so such a node is refused here
-// before any value is sent, kept withdrawal or not.
-var errLogBehind = errors.New("the node's log is behind a checkpoint you saw")
-
 // checkNotBehind checks the checkpoint note n of a set's receipt against
 // the checkpoints the reader saw before (seen, as
 // [tlog.SeenCheckpoints.CheckConsistent] does, recording n) and then
@@ -33,7 +24,7 @@ var errLogBehind = errors.New("the node's log is behind a checkpoint you saw")
 // (said on stderr). A node that can't prove n's tree a prefix of a larger
 // checkpoint the reader saw or a witness holds has a log that went back
 // (restored from an older backup, or one that lost its state): the error
-// wraps errLogBehind. A proof that fails wraps [tlog.ErrProof].
+// wraps [tlog.ErrBehind], as every client's check of the log does. A proof that fails wraps [tlog.ErrProof].
 func checkNotBehind(ctx context.Context, c *cli, pol *tlog.Policy, seen *tlog.SeenCheckpoints, v note.Verifier, n []byte, prover tlog.ConsistencyProver) error {
 	cp, err := tlog.OpenCheckpoint(n, v)
 	if err != nil {
@@ -82,8 +73,8 @@ func behind(err error, cp tlog.Checkpoint, larger uint64, what string) error {
 	if errors.Is(err, tlog.ErrProof) {
 		return err
 	}
-	return fmt.Errorf("%w: the set's receipt is of a tree of size %d, and the node can't show it a prefix of %s, of size %d (%v): the log went back (a node restored from an older backup, or one that lost its state), and may serve sets withdrawn since as live", errLogBehind, cp.Size, what, larger, err)
+	return fmt.Errorf("%w: the set's receipt is of a tree of size %d, and the node can't show it a prefix of %s, of size %d (%v): a node restored from an older backup, or one that lost its state, may serve sets withdrawn since as live", tlog.ErrBehind, cp.Size, what, larger, err)
 }
 
-// logBehindHint is the hint of a refusal for errLogBehind.
+// logBehindHint is the hint of a refusal for [tlog.ErrBehind].
 const logBehindHint = "nothing was sent: do not trust this node's answers (for a private set, whether it was withdrawn) until its log is back; ask its operator (a node restored from a backup older than what its members saw has lost what was logged since, withdrawals and revocations too: restore with parley restore --seen)"
