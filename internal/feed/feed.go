@@ -411,6 +411,17 @@ func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time
 	// the round's end clears it (record, the last page, or endRound
 	// when ctx ends it).
 	f.FeedPosition = pos
+	// The caller found the feed followed before the claim; its member
+	// revoked since had the stop recorded under a claim of the node's
+	// own ([RecordStop]), which ended before this one: asked again under
+	// this claim, so that a stopped feed's server is asked nothing more.
+	// The caller records the stop where it isn't yet (f.LastError).
+	if reason := stopped(ctx, sink, f, func(string, ...any) {}); reason != "" {
+		endRound(ctx, st, f.Name, lease)
+		f.RoundStarted, f.RoundFrom, f.RoundOwner = time.Time{}, 0, ""
+		f.RoundExpires, f.RoundActive, f.RoundBytes = time.Time{}, time.Time{}, 0
+		return f, fmt.Errorf("feed %s: %w (before it asked its server): %s", f.Name, ErrStopped, reason)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	meter := &slowlink.Meter{Now: now}
@@ -1133,11 +1144,15 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 				// whose stop couldn't be recorded then, as the round
 				// held the feed) has it recorded now, not at its next
 				// round, backed off after this one's failure.
+				// (A round that found the stop recorded under its claim,
+				// by the member's revocation, records nothing more.)
 				if ctx.Err() == nil {
 					if reason := stopped(ctx, sink, f, logf); reason != "" {
-						logf("feed stopped", "feed", f.Name, "reason", reason)
-						if err := recordStop(ctx, st, &polled, now, reason, r); ctx.Err() == nil && err != nil {
-							logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
+						if polled.LastError != reason {
+							logf("feed stopped", "feed", f.Name, "reason", reason)
+							if err := recordStop(ctx, st, &polled, now, reason, r); ctx.Err() == nil && err != nil {
+								logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
+							}
 						}
 						return
 					}
