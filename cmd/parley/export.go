@@ -11,6 +11,17 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
+	"github.com/parley-exchange/parley/internal/untrusted"
+)
+
+// maxShownID and maxShownReason bound an indicator's id and the reason it
+// was left out as export lists them on stderr: both may quote what a
+// rival member wrote (a pattern of megabytes, an id that is no STIX id),
+// and both go through [untrusted.Text], which also keeps terminal
+// escapes, line breaks and bidi controls off the terminal.
+const (
+	maxShownID     = 120
+	maxShownReason = 1000
 )
 
 func init() {
@@ -149,7 +160,8 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	}
 	bad = append(bad, more...)
 	for _, u := range bad {
-		fmt.Fprintf(c.stderr, "parley: export: not representable: %s: %s\n", u.ID, u.Reason)
+		// The id and the reason quote what the indicator's author wrote.
+		fmt.Fprintf(c.stderr, "parley: export: not representable: %s: %s\n", untrusted.Text(u.ID, maxShownID), untrusted.Text(u.Reason, maxShownReason))
 	}
 	fmt.Fprintf(c.stderr, "parley: export: %d values from %d indicators, %d not representable\n", len(vals)-len(more), len(active), len(bad))
 	return nil

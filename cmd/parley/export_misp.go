@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/misp"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
@@ -56,7 +57,7 @@ func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, lc logCheck,
 				return withExit(4, "check --url, "+tokenFlag+" and --collection", fmt.Errorf("couldn't read the collection: %w", err))
 			}
 			for _, r := range env.Refused {
-				fmt.Fprintf(c.stderr, "parley: export: left out %s: it doesn't verify against the node's log: %v\n", r.ID, r.Err)
+				fmt.Fprintf(c.stderr, "parley: export: left out %s: it doesn't verify against the node's log: %s\n", untrusted.Text(r.ID, maxShownID), oneLine(fmt.Sprint(r.Err)))
 			}
 			for _, raw := range env.Objects {
 				o, err := stix.Parse(raw)
@@ -85,7 +86,7 @@ func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, lc logCheck,
 		}
 	}
 	for _, u := range feed.Unsupported {
-		fmt.Fprintf(c.stderr, "parley: export: no MISP form: %s %s: %s\n", u.Kind, u.UUID, u.Reason)
+		fmt.Fprintf(c.stderr, "parley: export: no MISP form: %s %s: %s\n", untrusted.Text(u.Kind, maxShownID), untrusted.Text(u.UUID, maxShownID), untrusted.Text(u.Reason, maxShownReason))
 	}
 	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(dir, "manifest.json"))
 	fmt.Fprintf(c.stderr, "parley: export: %d events, %d attributes from %d STIX objects, %d without MISP form\n", len(feed.Events), attrs, len(objs), len(feed.Unsupported))

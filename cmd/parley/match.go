@@ -224,7 +224,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			}
 			defer cancel()
 			waiting := func(err error, wait time.Duration) {
-				fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%v); trying again in %v\n", err, wait)
+				fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%s); trying again in %v\n", oneLine(err.Error()), wait)
 			}
 			if *natsURL == "" {
 				err := match.PushRetryingChecked(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting, recheck)
@@ -281,7 +281,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		PollEvery:  *pollEvery,
 		FlushEvery: *flush,
 		Options:    match.Options{Window: *window},
-		Warn:       func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
+		Warn:       c.warnErr,
 		Emit: func(objs []map[string]any) error {
 			if err := match.WriteObjects(c.stdout, objs); err != nil {
 				return err
@@ -479,10 +479,10 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 	x, errs := match.NewImageIndex(inds)
 	*hashes = x.Len()
 	for _, ce := range errs {
-		fmt.Fprintf(c.stderr, "parley: warning: %v\n", ce)
+		c.warnErr(ce)
 	}
 	for _, ind := range x.LowQuality() {
-		fmt.Fprintf(c.stderr, "parley: warning: %s: %s %d is below %d; not matched\n", ind.ID, pdq.QualityProperty, ind.Quality, pdq.MinQuality)
+		fmt.Fprintf(c.stderr, "parley: warning: %s: %s %d is below %d; not matched\n", untrusted.Text(ind.ID, 120), pdq.QualityProperty, ind.Quality, pdq.MinQuality)
 	}
 	show := c.progress(len(paths))
 	for i, p := range paths {
@@ -582,8 +582,15 @@ func indicatorSource(ctx context.Context, c *cli, file, url, token, collection s
 	if err != nil {
 		return nil, nil, err
 	}
-	warn := func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) }
-	return set, &match.Poller{Client: client, Collection: collID, Set: set, AllowUnsigned: allowUnsigned, Warn: warn, Check: check}, nil
+	return set, &match.Poller{Client: client, Collection: collID, Set: set, AllowUnsigned: allowUnsigned, Warn: c.warnErr, Check: check}, nil
+}
+
+// warnErr prints a warning that may quote what another member wrote (an
+// indicator's id or pattern, a node's answer) on one line, through
+// [oneLine]: no terminal escapes, line breaks or bidi controls reach the
+// terminal.
+func (c *cli) warnErr(err error) {
+	fmt.Fprintf(c.stderr, "parley: warning: %s\n", oneLine(err.Error()))
 }
 
 // onceString is a string flag that refuses a second value instead of

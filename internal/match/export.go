@@ -7,6 +7,7 @@ import (
 	neturl "net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/pattern"
@@ -219,7 +220,11 @@ func zeekIntelType(v ExportValue) string {
 // (else "\x41" in a value would be read as "A"), and so are a tab, a line
 // break, other control bytes and bytes that are not UTF-8; "-" is \x2d,
 // and an empty value is "-" (unset). A leading '#' is \x23: the reader
-// skips a line that starts with '#' as a header or comment.
+// skips a line that starts with '#' as a header or comment. C1 controls,
+// bidi controls (U+202E and the like) and U+2028/U+2029 have each of
+// their UTF-8 bytes escaped the same way: Zeek reads back the same
+// bytes, and the file, which export prints on stdout by default, cannot
+// reorder or drive the terminal that shows it.
 func zeekField(s string) string {
 	if s == "" {
 		return "-"
@@ -232,6 +237,14 @@ func zeekField(s string) string {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == '\\' || r == '#' && i == 0 || r < 0x20 || r == 0x7f || (r == utf8.RuneError && n == 1) {
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		} else if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029 {
+			// A C1 control, a bidi control or a Unicode line break:
+			// all of its bytes escaped, which Zeek reads back as the
+			// same bytes, so that the file (printed on a terminal by
+			// default) can neither drive nor reorder what shows it.
+			for j := range n {
+				fmt.Fprintf(&b, `\x%02x`, s[i+j])
+			}
 		} else {
 			b.WriteString(s[i : i+n])
 		}

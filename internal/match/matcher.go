@@ -2,6 +2,7 @@ package match
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -9,8 +10,11 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -650,14 +654,45 @@ func (m *Matcher) newID(typ string) string {
 	return typ + "--" + u.String()
 }
 
-// WriteObjects writes objects as JSON lines.
+// WriteObjects writes objects as JSON lines. A sighting quotes what
+// others wrote (the id of an indicator read from a file, observed values
+// from sensor logs), and parley match prints it on stdout: C1 controls
+// and bidi controls in a string are written as \uXXXX escapes, as
+// encoding/json already writes C0 controls and U+2028/U+2029, so the
+// line means the same JSON and cannot drive or reorder the terminal that
+// shows it.
 func WriteObjects(w io.Writer, objs []map[string]any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for _, o := range objs {
+		buf.Reset()
 		if err := enc.Encode(o); err != nil {
+			return fmt.Errorf("couldn't write sighting: %w", err)
+		}
+		if _, err := w.Write(escapeInvisible(buf.Bytes())); err != nil {
 			return fmt.Errorf("couldn't write sighting: %w", err)
 		}
 	}
 	return nil
+}
+
+// escapeInvisible rewrites the C1 and bidi controls of encoded JSON as
+// \uXXXX escapes. Outside strings JSON holds only ASCII, so every such
+// character is inside a string, where the escape means the same.
+func escapeInvisible(b []byte) []byte {
+	if !slices.ContainsFunc(b, func(c byte) bool { return c >= 0x80 }) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r >= 0x80 && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -78,8 +79,8 @@ const suricataMaxContent = 4000
 //
 // A URL rule's msg names the ids of the indicators of that URL, so that
 // an alert can be sighted back to each; ids and all msg text are escaped
-// (", ; and \ with a backslash, control characters and bytes that are not
-// UTF-8 as '?'), so no id can end the msg or the rule. No rule line is
+// (", ; and \ with a backslash, control characters, bidi controls and
+// bytes that are not UTF-8 as '?'), so no id can end the msg or the rule. No rule line is
 // longer than 8000 bytes: Suricata reads a rule into a buffer of 8192
 // (DETECT_MAX_RULE_SIZE) and loads neither part of a longer line. The ids
 // of a URL that many indicators name are therefore shared out over as
@@ -328,15 +329,16 @@ func suricataRuleLine(header, msg, body string, sid int) string {
 // suricataMsgText escapes s for a quoted msg value: the characters the
 // rule parser reserves (", ; and \) get a backslash, as the userguide's
 // meta keywords ask (Suricata's msg keyword also unescapes \:), and control
-// characters, which could end the rule's line, and bytes that are not
-// UTF-8 become '?'. An id from a bundle can then neither end the msg nor
-// the rule.
+// characters, which could end the rule's line, bidi controls (U+202E
+// and the like), which reorder what a reader of the rules file sees, and
+// bytes that are not UTF-8 become '?'. An id from a bundle can then
+// neither end the msg nor the rule, nor disguise either.
 func suricataMsgText(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && n <= 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+		case r == utf8.RuneError && n <= 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029, unicode.Is(unicode.Bidi_Control, r):
 			b.WriteByte('?')
 		case r == '"' || r == ';' || r == '\\':
 			b.WriteByte('\\')

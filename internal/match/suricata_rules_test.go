@@ -45,7 +45,8 @@ func suricataMsg(t *testing.T, line string) string {
 // TestSuricataHostileIDs: an indicator's id comes from the bundle as any
 // string (parley export --indicators reads third-party files), so it is
 // escaped in the msg of a URL rule: each id yields exactly one rule that
-// parses whole, and its msg reads back the id, control characters as '?'.
+// parses whole, and its msg reads back the id, control characters and bidi
+// controls as '?'.
 func TestSuricataHostileIDs(t *testing.T) {
 	for _, c := range []struct{ id, want string }{
 		{`indicator--x"; sid:1; rev:1;) alert ip any any -> any any (msg:"x`, ""},
@@ -56,6 +57,8 @@ func TestSuricataHostileIDs(t *testing.T) {
 		{"indicator--a\nalert ip any any -> any any (msg:\"x\"; sid:1;)", "indicator--a?alert ip any any -> any any (msg:\"x\"; sid:1;)"},
 		{"indicator--a\r\x00\x7f\u2028b", "indicator--a????b"},
 		{"indicator--\xff\xfe", "indicator--??"},
+		// bidi controls reorder what a reader of the rules file sees
+		{"indicator--a\u202eb\u2066c\u2069\u200fd", "indicator--a?b?c??d"},
 		{`indicator--a) (msg:"b`, ""},
 		{`indicator--a:b|c`, ""},
 	} {
