@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -1525,15 +1526,43 @@ type feedEvent struct {
 	EventReport      []EventReport `json:"EventReport,omitempty"`
 }
 
-// WriteFeed writes f into dir as a MISP feed: manifest.json,
-// <uuid>.json per event ({"Event": ...}) and hashes.csv (the MD5 of each
-// attribute value, each part of a composite value on its own line, with
-// its event uuid), as PyMISP's feed generator does. dir is created if
-// needed; existing files of the same names are replaced.
+// WriteFeed writes f into dir as a MISP feed ([FeedFiles]): manifest.json,
+// <uuid>.json per event ({"Event": ...}) and hashes.csv, as PyMISP's
+// feed generator does. dir is created (0755 less the umask) if needed; existing files
+// of the same names are replaced, each keeping its mode, and a new file is
+// 0600: a feed holds intel that may be TLP:RED, which other users of the
+// machine must not read. (The files were 0644, whatever the umask.)
 func WriteFeed(dir string, f *Feed) error {
+	files, err := FeedFiles(f)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("couldn't create %s: %w", dir, err)
 	}
+	for _, ff := range files {
+		if err := writeFile(filepath.Join(dir, ff.Name), ff.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FeedFile is one file of a MISP feed: its name in the feed's folder and
+// its content.
+type FeedFile struct {
+	Name string
+	Data []byte
+}
+
+// FeedFiles returns the files of f as a MISP feed: <uuid>.json per event
+// ({"Event": ...}), hashes.csv (the MD5 of each attribute value, each part
+// of a composite value on its own line, with its event uuid) and
+// manifest.json, in that order, which is the order to write them in: the
+// manifest, which names the events, comes last, so that a MISP instance
+// polling the feed meanwhile finds no event it names missing.
+func FeedFiles(f *Feed) ([]FeedFile, error) {
+	var files []FeedFile
 	manifest := map[string]ManifestEntry{}
 	var hashes strings.Builder
 	for _, ev := range f.Events {
@@ -1551,11 +1580,9 @@ func WriteFeed(dir string, f *Feed) error {
 		}
 		b, err := json.Marshal(map[string]any{"Event": fe})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := writeFile(filepath.Join(dir, ev.UUID+".json"), b); err != nil {
-			return err
-		}
+		files = append(files, FeedFile{Name: ev.UUID + ".json", Data: b})
 		manifest[ev.UUID] = ManifestEntry{Info: ev.Info, Date: ev.Date, Timestamp: ev.Timestamp, Orgc: ev.Orgc,
 			Tag: ev.Tag, Analysis: ev.Analysis, ThreatLevelID: ev.ThreatLevelID}
 		all := append([]Attribute{}, ev.Attribute...)
@@ -1578,22 +1605,31 @@ func WriteFeed(dir string, f *Feed) error {
 	}
 	b, err := json.Marshal(manifest)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := writeFile(filepath.Join(dir, "manifest.json"), b); err != nil {
-		return err
-	}
-	return writeFile(filepath.Join(dir, "hashes.csv"), []byte(hashes.String()))
+	return append(files, FeedFile{Name: "hashes.csv", Data: []byte(hashes.String())}, FeedFile{Name: "manifest.json", Data: b}), nil
 }
 
 // writeFile writes through a temporary file and a rename, so that a MISP
-// instance polling the feed never reads half a file.
+// instance polling the feed never reads half a file. The temporary file
+// has a random name, made anew (never a file or link found there), and is
+// 0600 whatever the umask; it takes the mode of the file it replaces.
 func writeFile(name string, data []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	old, statErr := os.Stat(name)
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
 		return fmt.Errorf("couldn't write %s: %w", name, err)
 	}
-	if err := os.Rename(tmp, name); err != nil {
+	_, err = f.Write(data)
+	if err == nil && statErr == nil && old.Mode().IsRegular() {
+		err = f.Chmod(old.Mode().Perm())
+	}
+	err = errors.Join(err, f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("couldn't write %s: %w", name, err)
 	}
 	return nil

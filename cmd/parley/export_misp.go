@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -75,7 +76,7 @@ func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, lc logCheck,
 		}
 	}
 	feed := misp.FeedFromSTIX(objs, misp.EventFor(name))
-	if err := misp.WriteFeed(dir, feed); err != nil {
+	if err := writeFeed(dir, feed); err != nil {
 		return withExit(3, "", err)
 	}
 	attrs := 0
@@ -90,5 +91,42 @@ func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, lc logCheck,
 	}
 	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(dir, "manifest.json"))
 	fmt.Fprintf(c.stderr, "parley: export: %d events, %d attributes from %d STIX objects, %d without MISP form\n", len(feed.Events), attrs, len(objs), len(feed.Unsupported))
+	return nil
+}
+
+// writeFeed writes feed's files into dir as the other exports write
+// theirs ([createPending]): a new file 0600, a replaced one keeping its
+// mode, owner and group, every file written before any is replaced, the
+// manifest last (misp.WriteFeed wrote every file 0644, whatever the
+// umask, under a fixed temporary name). A folder it makes is 0755 less
+// the umask, as export's Suricata folder: a web server serving the feed
+// to MISP must reach the files whose mode the operator opened to it.
+func writeFeed(dir string, feed *misp.Feed) error {
+	files, err := misp.FeedFiles(feed)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("couldn't create %s: %w", dir, err)
+	}
+	var pending []*pendingFile
+	for _, f := range files {
+		p, err := createPending(filepath.Join(dir, f.Name))
+		if err == nil {
+			if _, err = p.Write(f.Data); err != nil {
+				p.Abort()
+			}
+		}
+		if err != nil {
+			for _, q := range pending {
+				q.Abort()
+			}
+			return fmt.Errorf("couldn't write %s (nothing was replaced): %w", f.Name, err)
+		}
+		pending = append(pending, p)
+	}
+	if err := commitAll(pending); err != nil {
+		return fmt.Errorf("couldn't replace the files in %s: %w", dir, err)
+	}
 	return nil
 }

@@ -30,7 +30,8 @@ GET /healthz (the process serves) and GET /readyz (the store answers and
 the log integrator is less than ready_max_lag behind) need no token.
 With --metrics-listen (or metrics_listen in config.json) Prometheus
 metrics are served at /metrics on that address, apart from the API and
-without authentication: keep it on the operator's network. Every request
+without authentication: keep it on the operator's network (serve warns
+when the address is not loopback). Every request
 is written to stderr as one access log line (request id, member, route,
 status, duration, bytes; never a token).`,
 		run: runServe,
@@ -116,6 +117,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	defer stopMetrics()
 	if mln != nil {
 		fmt.Fprintf(c.stderr, "parley: metrics at http://%s/metrics\n", mln.Addr())
+		if w := metricsWarning(mln.Addr()); w != "" {
+			fmt.Fprintf(c.stderr, "parley: warning: %s\n", w)
+		}
 		go func() { mdone <- n.ServeMetrics(mctx, mln, logger) }()
 	} else {
 		mdone <- nil
@@ -162,6 +166,17 @@ func serveTLS(warn io.Writer, dir, certFile, keyFile string, cfg node.Config) (*
 		return nil, usageErrorf(hint, "%v", err)
 	}
 	return f, nil
+}
+
+// metricsWarning is the warning serve prints for a metrics listener
+// that is not on a loopback address ("" for one that is): the metrics
+// need no token, so whoever reaches the address reads them (the node's
+// traffic by route, the private-set evaluations, the witnesses' names).
+func metricsWarning(a net.Addr) string {
+	if isLoopback(a) {
+		return ""
+	}
+	return fmt.Sprintf("the metrics on %s need no token: anyone who can reach that address reads them; keep it on the operator's network (a firewall, or --metrics-listen 127.0.0.1:PORT behind the scraper's tunnel)", a)
 }
 
 // isLoopback reports whether a listener's address is a loopback address,

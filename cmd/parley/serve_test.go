@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -95,5 +96,29 @@ func TestServeMetricsAndProbes(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `route="GET /readyz" path=/readyz status=200`) {
 		t.Errorf("no access log line for /readyz on stderr:\n%s", stderr.String())
+	}
+}
+
+// TestMetricsWarning: serve warns when its metrics, which need no token,
+// listen on an address that is not loopback (it said nothing, however
+// widely the address was reachable), and not when they are on loopback.
+func TestMetricsWarning(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		warn bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9480}, false},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 9480}, false},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 9480}, true},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 9480}, true},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 9480}, true},
+	} {
+		w := metricsWarning(tc.addr)
+		if (w != "") != tc.warn {
+			t.Errorf("%s: warning %q, want one: %v", tc.addr, w, tc.warn)
+		}
+		if tc.warn && !strings.Contains(w, tc.addr.String()) {
+			t.Errorf("%s: the warning doesn't name the address: %q", tc.addr, w)
+		}
 	}
 }

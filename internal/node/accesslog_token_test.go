@@ -3,9 +3,13 @@ package node
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -129,5 +133,56 @@ func TestAccessLogKeepsNoPrivateQuery(t *testing.T) {
 	}
 	if line["status"] != float64(200) || line["member"] == "" || line["path"] != "/private/sets/{id}/evaluate" {
 		t.Errorf("the evaluation's log line: %v", line)
+	}
+}
+
+// The metrics keep no more of an evaluation against a private set than
+// the access log does (TestAccessLogKeepsNoPrivateQuery): the request
+// is counted by route and status, but not timed, since its time tells
+// how many values the member checked and the scraper stores it. The
+// duration histogram had a series for the evaluation route.
+func TestMetricsKeepNoPrivateQueryTime(t *testing.T) {
+	fn := newFrontNode(t, nil)
+	auth := "Bearer " + fn.alice.Token
+	resp, body := fn.do(t, "POST", "/private/sets", auth, strings.NewReader(`{"collection":"`+fn.coll+`","values":["domain-name:evil.example"]}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("publish: %d %s", resp.StatusCode, body)
+	}
+	var set struct{ ID string }
+	if err := json.Unmarshal(body, &set); err != nil {
+		t.Fatal(err)
+	}
+	elems := strings.Repeat(`"4vKuCmq8TnGohKlhxQBRX1jjC2qlgt2NtqZZReCNLXY=",`, 7)
+	resp, body = fn.do(t, "POST", "/private/sets/"+set.ID+"/evaluate", auth, strings.NewReader(`{"elements":[`+strings.TrimSuffix(elems, ",")+`]}`))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("evaluate: %d %s", resp.StatusCode, body)
+	}
+	rec := httptest.NewRecorder()
+	fn.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		t.Fatalf("the metrics don't parse: %v", err)
+	}
+	const route = "POST /private/sets/{id}/evaluate"
+	counted, timedPublish := false, false
+	for _, m := range fams["parley_http_requests_total"].GetMetric() {
+		if matches(m, map[string]string{"route": route, "status": "200"}) && m.GetCounter().GetValue() == 1 {
+			counted = true
+		}
+	}
+	for _, m := range fams["parley_http_request_duration_seconds"].GetMetric() {
+		if matches(m, map[string]string{"route": route}) {
+			t.Errorf("the evaluation is timed in the metrics: %v", m)
+		}
+		if matches(m, map[string]string{"route": "POST /private/sets"}) && m.GetHistogram().GetSampleCount() == 1 {
+			timedPublish = true
+		}
+	}
+	if !counted {
+		t.Errorf("the evaluation is not counted by route and status")
+	}
+	if !timedPublish {
+		t.Errorf("the publication is not timed: the metrics were not read as meant")
 	}
 }

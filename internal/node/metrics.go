@@ -20,7 +20,7 @@ import (
 // own, never on the API's.
 //
 //	parley_http_requests_total{route,status}        requests by route pattern and status (499: the client went away before the answer, see [Node.front])
-//	parley_http_request_duration_seconds{route}      their durations
+//	parley_http_request_duration_seconds{route}      their durations, except those of [unmeasuredRoutes] (a private-set evaluation)
 //	parley_objects_ingested_total                    object versions accepted by TAXII submissions (status successes)
 //	parley_private_evaluations_total                 elements evaluated against private sets
 //	parley_log_entries                               entries sequenced (acknowledged)
@@ -86,9 +86,15 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 	return m
 }
 
-// observeRequest counts one request.
+// observeRequest counts one request, and times it unless its route is
+// one of [unmeasuredRoutes]: the time of an evaluation against a private
+// set tells how many values the member checked, which the access log
+// leaves out, and so must the metrics, stored by the scraper.
 func (m *nodeMetrics) observeRequest(route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	if _, unmeasured := unmeasuredRoutes[route]; unmeasured {
+		return
+	}
 	m.durations.WithLabelValues(route).Observe(d.Seconds())
 }
 
