@@ -247,6 +247,16 @@ func (r *KeyReceipt) Verify(v note.Verifier, setID string, key *PublicKey) error
 	if e.Commitment != tlog.OPRFKeyCommitment(r.Opening, SuiteID, key.Bytes()) {
 		return fmt.Errorf("%w: the log commits set %s to another key", ErrKeyNotInLog, setID)
 	}
+	// The opening's version, the set's creation as the node stamped it,
+	// is not under the commitment: it is held to the entry instead. The
+	// node stamps the set before it logs its key, and the log's times
+	// only grow, so the version (to the microsecond the log keeps) is no
+	// later than the entry's received time; a receipt stating a later
+	// one, or no time, was written by hand.
+	if created, err := time.Parse(time.RFC3339Nano, r.Opening.Version); err != nil || created.Truncate(time.Microsecond).After(e.Received) {
+		return fmt.Errorf("%w: set %s: its key entry %d was received at %s, its opening states the set created at %s", ErrKeyNotInLog, untrusted.Text(setID, 120), r.LogIndex,
+			e.Received.UTC().Format(time.RFC3339Nano), untrusted.Text(r.Opening.Version, 64))
+	}
 	return nil
 }
 
@@ -415,6 +425,15 @@ func (s *SavedReceipt) VerifySet(v note.Verifier, info SetInfo) error {
 		return fmt.Errorf("%w: set %s: the description gives another key (or suite) than the receipt", ErrKeyNotInLog, untrusted.Text(s.Set, 120))
 	case info.Collection != "" && info.Collection != op.Collection, info.Provider != "" && info.Provider != op.Member:
 		return fmt.Errorf("%w: set %s: the description gives another collection or provider than the log's key entry", ErrKeyNotInLog, untrusted.Text(s.Set, 120))
+	case !info.Created.IsZero() && !sameTime(op.Version, info.Created):
+		return fmt.Errorf("%w: set %s: the description states it created at %s, the key entry's opening at %s", ErrKeyNotInLog, untrusted.Text(s.Set, 120),
+			info.Created.UTC().Format(time.RFC3339Nano), untrusted.Text(op.Version, 64))
 	}
 	return s.Verify(v)
+}
+
+// sameTime reports whether version, an RFC 3339 time, is the instant t.
+func sameTime(version string, t time.Time) bool {
+	at, err := time.Parse(time.RFC3339Nano, version)
+	return err == nil && at.Equal(t)
 }
