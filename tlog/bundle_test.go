@@ -257,8 +257,13 @@ func FuzzVerifyBundle(f *testing.F) {
 	}
 	wl := witnessedLog(f, w, func(i int) time.Duration { return time.Duration(i) * time.Minute }, 20*time.Minute, 26*time.Minute)
 	f.Add(witnessedBundle(f, wl, 3, wl.cosigned[0]))
+	for _, s := range hostileSeeds(good, "items") {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := VerifyBundle(data, "")
+		var res BundleResult
+		var err error
+		allocBounded(t, len(data), func() { res, err = VerifyBundle(data, "") })
 		if err != nil {
 			return
 		}
