@@ -50,7 +50,7 @@ type receiptFixture struct {
 	opening  tlog.Opening
 }
 
-func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixture {
+func newReceiptFixture(t testing.TB, key *PublicKey, setID string) receiptFixture {
 	t.Helper()
 	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "parley.test/log")
 	if err != nil {
@@ -80,7 +80,7 @@ func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixtur
 	return f
 }
 
-func (f receiptFixture) receiptAt(t *testing.T, index int) KeyReceipt {
+func (f receiptFixture) receiptAt(t testing.TB, index int) KeyReceipt {
 	t.Helper()
 	hashes := make([]tlog.Hash, len(f.leaves))
 	for i, l := range f.leaves {
@@ -97,7 +97,7 @@ func (f receiptFixture) receiptAt(t *testing.T, index int) KeyReceipt {
 // withdrawn is f with an oprf-withdrawal entry of its set's key entry
 // (leaf 3) appended, received at received, its opening stating version;
 // it returns the grown fixture, the withdrawal's opening and its receipt.
-func (f receiptFixture) withdrawn(t *testing.T, received time.Time, version string) (receiptFixture, tlog.Opening, KeyReceipt) {
+func (f receiptFixture) withdrawn(t testing.TB, received time.Time, version string) (receiptFixture, tlog.Opening, KeyReceipt) {
 	t.Helper()
 	keyEntry, err := tlog.ParseEntry(f.leaves[3])
 	if err != nil {

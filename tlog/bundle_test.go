@@ -247,7 +247,7 @@ func FuzzVerifyBundle(f *testing.F) {
 	// What two readers read differently, or what costs more to read than
 	// its size (docs/log.md, "Bounds on offline documents").
 	f.Add(append([]byte("\ufeff"), good...))
-	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte(`{"x":"\xff","type"`), 1))
+	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte("{\"x\":\"\xff\",\"type\""), 1))
 	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte(`{"log_index":1`+strings.Repeat("0", 80)+`,"type"`), 1))
 	f.Add(bytes.Replace(good, []byte(`"items":[`), []byte(`"items":[{},{},{},`), 1))
 	w := newTestWitness(f, "witness.example/w1", 7)

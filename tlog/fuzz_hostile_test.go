@@ -25,9 +25,11 @@ func hostileSeeds(good []byte, list string) [][]byte {
 	return [][]byte{
 		append([]byte("\ufeff"), good...),
 		append(bytes.Clone(good), `{}`...),
-		at(`"x":"\xff"`),
-		at(`"x":"\xe2\x80\xae` + "txt.exe" + `"`),
-		at(`"x":"\xc2\x85\xc2\x9b[2J"`),
+		at("\"x\":\"\xff\""),
+		at("\"x\":\"\u202etxt.exe\""),
+		at("\"x\":\"\u0085\u009b[2J\""),
+		// The same in the first string value of the document's own.
+		bytes.Replace(good, []byte(`":"`), []byte("\":\"\u202e\u0085\xff"), 1),
 		at(`"x":1` + strings.Repeat("0", 80)),
 		at(`"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000)),
 		at(`"` + list + `":[]`),
