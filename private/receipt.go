@@ -388,27 +388,63 @@ var setInfoFields = tlog.JSONFields{"id": nil, "suite": nil, "public_key": nil, 
 // field named in another case, or given twice, fails; the fields of other
 // names (a later node's) are returned.
 func ParseSetInfo(data []byte, id string) (SetInfo, []string, error) {
-	docs := []json.RawMessage{data}
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
-		if err := json.Unmarshal(data, &docs); err != nil {
-			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
-		}
-	}
-	var unknown []string
-	for _, d := range docs {
+	one := func(d []byte) (SetInfo, []string, error) {
 		u, err := tlog.KnownNames(d, setInfoFields)
 		var info SetInfo
 		if err == nil {
-			err = json.Unmarshal(d, &info)
+			err = tlog.ClipJSONError(json.Unmarshal(d, &info))
 		}
 		if err != nil {
 			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
 		}
-		if info.ID == id {
-			return info, append(unknown, u...), nil
+		return info, u, nil
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+		info, u, err := one(data)
+		if err != nil {
+			return SetInfo{}, nil, err
+		}
+		if info.ID != id {
+			return SetInfo{}, nil, fmt.Errorf("no description of set %s", untrusted.Text(id, 120))
+		}
+		return info, u, nil
+	}
+	// A list is read one description at a time, at most
+	// tlog.MaxJSONElements of them: decoded whole, a file of "{},"
+	// repeated took a slice header and a copy for each, 10 times its
+	// size and more.
+	if !json.Valid(data) {
+		return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", tlog.ClipJSONError(json.Unmarshal(data, new(any))))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil {
+		return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
+	}
+	var (
+		found   SetInfo
+		unknown []string
+		ok      bool
+	)
+	for n := 0; dec.More(); n++ {
+		if n == tlog.MaxJSONElements {
+			return SetInfo{}, nil, fmt.Errorf("not a private set's description: a list of more than %d sets", tlog.MaxJSONElements)
+		}
+		var d json.RawMessage
+		if err := dec.Decode(&d); err != nil {
+			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", tlog.ClipJSONError(err))
+		}
+		info, u, err := one(d)
+		if err != nil {
+			return SetInfo{}, nil, err
+		}
+		if !ok && info.ID == id {
+			found, unknown, ok = info, u, true
 		}
 	}
-	return SetInfo{}, nil, fmt.Errorf("no description of set %s", untrusted.Text(id, 120))
+	if !ok {
+		return SetInfo{}, nil, fmt.Errorf("no description of set %s", untrusted.Text(id, 120))
+	}
+	return found, unknown, nil
 }
 
 // VerifySet checks, with the node's note verifier, that the saved

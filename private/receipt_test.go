@@ -360,3 +360,33 @@ func TestVerifySetCreated(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSetInfoListBounded: a list of set descriptions (GET
+// /private/sets) is read one at a time and holds at most
+// tlog.MaxJSONElements: decoded whole, a file of "{}," repeated took a
+// slice header and a copy of each, over 10 times its size, live. The
+// described set is found in a list as before, its unknown fields
+// returned, and a list with a malformed description, or not JSON, is
+// refused.
+func TestParseSetInfoListBounded(t *testing.T) {
+	over := `[` + strings.Repeat(`{},`, tlog.MaxJSONElements) + `{}]`
+	if _, _, err := ParseSetInfo([]byte(over), "set1"); err == nil || !strings.Contains(err.Error(), "more than 65536 sets") {
+		t.Errorf("a list of %d descriptions: %v, want a refusal", tlog.MaxJSONElements+1, err)
+	}
+	list := ` [{"id":"set0","suite":"x"}, {"id":"set1","suite":"` + SuiteID + `","later":1}, {"id":"set1","suite":"second"}]`
+	info, unknown, err := ParseSetInfo([]byte(list), "set1")
+	if err != nil || info.Suite != SuiteID || len(unknown) != 1 || unknown[0] != "later" {
+		t.Errorf("set1 in a list: %+v, %q, %v", info, unknown, err)
+	}
+	if _, _, err := ParseSetInfo([]byte(list), "set9"); err == nil || !strings.Contains(err.Error(), "no description of set set9") {
+		t.Errorf("a set not in the list: %v", err)
+	}
+	for _, bad := range []string{`[{"id":"set1"},{"ID":"x"}]`, `[{"id":"set1"},{"id":"x","id":"y"}]`, `[{"id":"set1"},`, `[{"id":"set1"}] []`, `[{"id":"set1"},1]`} {
+		if _, _, err := ParseSetInfo([]byte(bad), "set1"); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	if info, _, err := ParseSetInfo([]byte(`{"id":"set1","size":3}`), "set1"); err != nil || info.Size != 3 {
+		t.Errorf("one description: %+v, %v", info, err)
+	}
+}
