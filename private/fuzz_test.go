@@ -113,3 +113,45 @@ func allocBounded(t *testing.T, size int, f func()) {
 		t.Fatalf("reading %d bytes allocated %d", size, n)
 	}
 }
+
+// FuzzParseSetInfo: reading a set's description, one or a list (parley
+// verify --receipt RECEIPT SETS), never panics nor allocates more than
+// a bounded multiple of the file's size (and of its descriptions'
+// number), and what it returns is the
+// described set's, which reads back the same once written.
+func FuzzParseSetInfo(f *testing.F) {
+	one := []byte(`{"id":"set1","suite":"ristretto255-SHA512","public_key":"AAAA","size":3,"key_log_index":4,"collection":"c","provider":"identity--p","source":"values","created":"2026-01-01T00:00:00Z","budget":{"limit":1,"left":1},"max_batch":9}`)
+	list := append(append([]byte(`[{"id":"set0"},`), one...), ']')
+	f.Add(one)
+	f.Add(list)
+	for _, s := range hostileSeeds(one, "budget") {
+		f.Add(s)
+	}
+	f.Add([]byte(`[` + strings.Repeat(`{},`, tlog.MaxJSONElements) + `{}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var info SetInfo
+		var err error
+		// Each description of a list is checked by its names with a
+		// decoder of its own, about 1.2 KB of garbage each, at most
+		// tlog.MaxJSONElements of them: allowed beside the bound.
+		allocBounded(t, len(data)+32*bytes.Count(data, []byte("{")), func() { info, _, err = ParseSetInfo(data, "set1") })
+		if err != nil {
+			return
+		}
+		if info.ID != "set1" {
+			t.Fatalf("the description of %q returned for set1", info.ID)
+		}
+		b, err := json.Marshal(info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _, err := ParseSetInfo(b, "set1")
+		if err != nil {
+			t.Fatalf("written back: %v", err)
+		}
+		b2, _ := json.Marshal(again)
+		if !bytes.Equal(b, b2) {
+			t.Fatalf("written back reads otherwise: %s then %s", b, b2)
+		}
+	})
+}
