@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -226,5 +227,39 @@ func TestVerifyConcurrenceSharerNotIndexed(t *testing.T) {
 	c := Concurrence{Tally: tally, Voices: tally.Voices(), MembersWithAccess: 2, Evidence: ev}
 	if _, err := VerifyConcurrence(c, vkey); !errors.Is(err, ErrEvidence) || !strings.Contains(err.Error(), "doesn't list "+b.id) {
 		t.Errorf("VerifyConcurrence(evidence whose key index leaves out a sharer) = %v, want ErrEvidence naming %s", err, b.id)
+	}
+}
+
+// TestVerifyConcurrenceUnknownCountNames: an answer whose counts hold a
+// name that is no opinion value, at zero, is refused offline as it is
+// read from JSON (parley verify, parley concurrence): before, it
+// verified, and the name was shown beside the tally.
+func TestVerifyConcurrenceUnknownCountNames(t *testing.T) {
+	a := newMember(1)
+	honest, vkey := honestConcurrence(t, []member{a}, a.signed(t, spec{id: 1, value: Agree}))
+	j, err := json.Marshal(honest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(doc []byte) error {
+		t.Helper()
+		c, _, err := ParseConcurrence(doc)
+		if err != nil {
+			t.Fatalf("ParseConcurrence: %v", err)
+		}
+		_, err = VerifyConcurrence(c, vkey)
+		return err
+	}
+	if err := read(j); err != nil {
+		t.Fatalf("the honest answer: %v", err)
+	}
+	for _, name := range []string{"certain", "AGREE", "agree ", ""} {
+		doc := bytes.Replace(j, []byte(`"counts":{`), []byte(`"counts":{`+strconv.Quote(name)+`:0,`), 1)
+		if bytes.Equal(doc, j) {
+			t.Fatal("no counts in the answer")
+		}
+		if err := read(doc); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "no opinion value") {
+			t.Errorf("counts holding %q: 0: VerifyConcurrence = %v, want ErrMismatch", name, err)
+		}
 	}
 }

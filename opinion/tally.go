@@ -99,12 +99,16 @@ func later(a, b Opinion) bool {
 // not follow from the opinions.
 var ErrMismatch = errors.New("the tally does not follow from the verified opinions")
 
+// maxExtraNamed is how many of a claimed tally's names that are no
+// opinion value [Check] names in its error.
+const maxExtraNamed = 8
+
 // Check recomputes the tally of claimed.Object from opinions (only
 // verified ones count, see [Compute]) and returns nil when claimed
 // matches it exactly: the same count for every value (a value missing
-// from claimed.Counts reads as 0; an unknown value with a non-zero count
-// is a difference) and the same vote for every member (opinion id,
-// version, value and confidence). Otherwise the error wraps
+// from claimed.Counts reads as 0; a name that is no value, with any
+// count, zero included, is a difference) and the same vote for every
+// member (opinion id, version, value and confidence). Otherwise the error wraps
 // [ErrMismatch] and lists the differences. It also returns the tally it
 // computed.
 func Check(claimed Tally, opinions []Opinion) (Tally, error) {
@@ -117,11 +121,23 @@ func Check(claimed Tally, opinions []Opinion) (Tally, error) {
 	}
 	var extra []string
 	for v, n := range claimed.Counts {
-		if !v.Valid() && n != 0 {
-			extra = append(extra, fmt.Sprintf("%q is claimed %d but is no opinion value", v, n))
+		// A name that is no opinion value is refused even with a zero
+		// count: the format's counts are the values of [Values], and a
+		// reader that shows the names it is given would show one the
+		// tally never had.
+		if !v.Valid() {
+			name := string(v)
+			if len(name) > 64 {
+				name = name[:64] + "…"
+			}
+			extra = append(extra, fmt.Sprintf("%q is claimed %d but is no opinion value", name, n))
 		}
 	}
 	sort.Strings(extra)
+	if len(extra) > maxExtraNamed {
+		// A file may hold thousands: name a few.
+		extra = append(extra[:maxExtraNamed], fmt.Sprintf("%d more names that are no opinion value", len(extra)-maxExtraNamed))
+	}
 	diffs = append(diffs, extra...)
 	wantBy := map[string]Vote{}
 	for _, v := range want.Votes {

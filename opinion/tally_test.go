@@ -276,6 +276,10 @@ func TestCheck(t *testing.T) {
 		{"a member twice", func(t *Tally) { t.Votes = append(t.Votes, t.Votes[0]) }, "more than one counted opinion"},
 		{"confidence changed", func(t *Tally) { t.Votes[0].Confidence = new(99) }, "counted opinion is claimed to be"},
 		{"unknown value", func(t *Tally) { t.Counts["certain"] = 3 }, `"certain" is claimed 3`},
+		// Unknown names with a zero count: before, accepted silently.
+		{"unknown value at zero", func(t *Tally) { t.Counts["certain"] = 0 }, `"certain" is claimed 0 but is no opinion value`},
+		{"a value in another case at zero", func(t *Tally) { t.Counts["Agree"] = 0 }, `"Agree" is claimed 0`},
+		{"a value with a right-to-left override", func(t *Tally) { t.Counts["agree\u202e"] = 0 }, `"agree\u202e" is claimed 0`},
 		{"another object", func(t *Tally) { t.Object = otherID }, "claimed 1, the opinions give 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -294,6 +298,14 @@ func TestCheck(t *testing.T) {
 	}
 	if _, err := Check(same, ops); err != nil {
 		t.Errorf("Check with the same instants spelled differently = %v", err)
+	}
+	// Thousands of unknown names: a few are named.
+	many := clone()
+	for i := range 5000 {
+		many.Counts[Value(fmt.Sprintf("v%04d", i))] = 0
+	}
+	if _, err := Check(many, ops); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "4992 more names") || len(err.Error()) > 1000 {
+		t.Errorf("Check with 5,000 unknown names = %.300v (%d bytes), want ErrMismatch naming 8 of them", err, len(err.Error()))
 	}
 	// Missing zero counts read as zero.
 	sparse := clone()

@@ -3,6 +3,7 @@ package private
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -360,8 +361,21 @@ func FuzzParseSet(f *testing.F) {
 	b, _ := set.MarshalBinary()
 	f.Add(b)
 	f.Add([]byte(setMagic))
+	// What a hand-written set file may hold: tags out of order or given
+	// twice, a tag cut short, a key that is no group element, a header
+	// in another case, and 65,536 tags all zero.
+	head := b[:len(setMagic)+elementSize]
+	tag := func(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+	f.Add(append(append(bytes.Clone(head), tag(2)...), tag(1)...))
+	f.Add(append(append(bytes.Clone(head), tag(2)...), tag(2)...))
+	f.Add(append(bytes.Clone(head), tag(2)[:5]...))
+	f.Add(append(append([]byte(setMagic), bytes.Repeat([]byte{0xff}, elementSize)...), tag(1)...))
+	f.Add(append([]byte(strings.ToUpper(setMagic)), b[len(setMagic):]...))
+	f.Add(append(bytes.Clone(head), make([]byte, 1<<16*TagSize)...))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := ParseSet(b)
+		var s *Set
+		var err error
+		allocBounded(t, len(b), func() { s, err = ParseSet(b) })
 		if err != nil {
 			return
 		}

@@ -247,6 +247,16 @@ func (r *KeyReceipt) Verify(v note.Verifier, setID string, key *PublicKey) error
 	if e.Commitment != tlog.OPRFKeyCommitment(r.Opening, SuiteID, key.Bytes()) {
 		return fmt.Errorf("%w: the log commits set %s to another key", ErrKeyNotInLog, setID)
 	}
+	// The opening's version, the set's creation as the node stamped it,
+	// is not under the commitment: it is held to the entry instead. The
+	// node stamps the set before it logs its key, and the log's times
+	// only grow, so the version (to the microsecond the log keeps) is no
+	// later than the entry's received time; a receipt stating a later
+	// one, or no time, was written by hand.
+	if created, err := time.Parse(time.RFC3339Nano, r.Opening.Version); err != nil || created.Truncate(time.Microsecond).After(e.Received) {
+		return fmt.Errorf("%w: set %s: its key entry %d was received at %s, its opening states the set created at %s", ErrKeyNotInLog, untrusted.Text(setID, 120), r.LogIndex,
+			e.Received.UTC().Format(time.RFC3339Nano), untrusted.Text(r.Opening.Version, 64))
+	}
 	return nil
 }
 
@@ -378,27 +388,63 @@ var setInfoFields = tlog.JSONFields{"id": nil, "suite": nil, "public_key": nil, 
 // field named in another case, or given twice, fails; the fields of other
 // names (a later node's) are returned.
 func ParseSetInfo(data []byte, id string) (SetInfo, []string, error) {
-	docs := []json.RawMessage{data}
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
-		if err := json.Unmarshal(data, &docs); err != nil {
-			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
-		}
-	}
-	var unknown []string
-	for _, d := range docs {
+	one := func(d []byte) (SetInfo, []string, error) {
 		u, err := tlog.KnownNames(d, setInfoFields)
 		var info SetInfo
 		if err == nil {
-			err = json.Unmarshal(d, &info)
+			err = tlog.ClipJSONError(json.Unmarshal(d, &info))
 		}
 		if err != nil {
 			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
 		}
-		if info.ID == id {
-			return info, append(unknown, u...), nil
+		return info, u, nil
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+		info, u, err := one(data)
+		if err != nil {
+			return SetInfo{}, nil, err
+		}
+		if info.ID != id {
+			return SetInfo{}, nil, fmt.Errorf("no description of set %s", untrusted.Text(id, 120))
+		}
+		return info, u, nil
+	}
+	// A list is read one description at a time, at most
+	// tlog.MaxJSONElements of them: decoded whole, a file of "{},"
+	// repeated took a slice header and a copy for each, 10 times its
+	// size and more.
+	if !json.Valid(data) {
+		return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", tlog.ClipJSONError(json.Unmarshal(data, new(any))))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil {
+		return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
+	}
+	var (
+		found   SetInfo
+		unknown []string
+		ok      bool
+	)
+	for n := 0; dec.More(); n++ {
+		if n == tlog.MaxJSONElements {
+			return SetInfo{}, nil, fmt.Errorf("not a private set's description: a list of more than %d sets", tlog.MaxJSONElements)
+		}
+		var d json.RawMessage
+		if err := dec.Decode(&d); err != nil {
+			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", tlog.ClipJSONError(err))
+		}
+		info, u, err := one(d)
+		if err != nil {
+			return SetInfo{}, nil, err
+		}
+		if !ok && info.ID == id {
+			found, unknown, ok = info, u, true
 		}
 	}
-	return SetInfo{}, nil, fmt.Errorf("no description of set %s", untrusted.Text(id, 120))
+	if !ok {
+		return SetInfo{}, nil, fmt.Errorf("no description of set %s", untrusted.Text(id, 120))
+	}
+	return found, unknown, nil
 }
 
 // VerifySet checks, with the node's note verifier, that the saved
@@ -415,6 +461,15 @@ func (s *SavedReceipt) VerifySet(v note.Verifier, info SetInfo) error {
 		return fmt.Errorf("%w: set %s: the description gives another key (or suite) than the receipt", ErrKeyNotInLog, untrusted.Text(s.Set, 120))
 	case info.Collection != "" && info.Collection != op.Collection, info.Provider != "" && info.Provider != op.Member:
 		return fmt.Errorf("%w: set %s: the description gives another collection or provider than the log's key entry", ErrKeyNotInLog, untrusted.Text(s.Set, 120))
+	case !info.Created.IsZero() && !sameTime(op.Version, info.Created):
+		return fmt.Errorf("%w: set %s: the description states it created at %s, the key entry's opening at %s", ErrKeyNotInLog, untrusted.Text(s.Set, 120),
+			info.Created.UTC().Format(time.RFC3339Nano), untrusted.Text(op.Version, 64))
 	}
 	return s.Verify(v)
+}
+
+// sameTime reports whether version, an RFC 3339 time, is the instant t.
+func sameTime(version string, t time.Time) bool {
+	at, err := time.Parse(time.RFC3339Nano, version)
+	return err == nil && at.Equal(t)
 }

@@ -50,7 +50,7 @@ type receiptFixture struct {
 	opening  tlog.Opening
 }
 
-func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixture {
+func newReceiptFixture(t testing.TB, key *PublicKey, setID string) receiptFixture {
 	t.Helper()
 	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "parley.test/log")
 	if err != nil {
@@ -80,7 +80,7 @@ func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixtur
 	return f
 }
 
-func (f receiptFixture) receiptAt(t *testing.T, index int) KeyReceipt {
+func (f receiptFixture) receiptAt(t testing.TB, index int) KeyReceipt {
 	t.Helper()
 	hashes := make([]tlog.Hash, len(f.leaves))
 	for i, l := range f.leaves {
@@ -97,7 +97,7 @@ func (f receiptFixture) receiptAt(t *testing.T, index int) KeyReceipt {
 // withdrawn is f with an oprf-withdrawal entry of its set's key entry
 // (leaf 3) appended, received at received, its opening stating version;
 // it returns the grown fixture, the withdrawal's opening and its receipt.
-func (f receiptFixture) withdrawn(t *testing.T, received time.Time, version string) (receiptFixture, tlog.Opening, KeyReceipt) {
+func (f receiptFixture) withdrawn(t testing.TB, received time.Time, version string) (receiptFixture, tlog.Opening, KeyReceipt) {
 	t.Helper()
 	keyEntry, err := tlog.ParseEntry(f.leaves[3])
 	if err != nil {
@@ -284,5 +284,109 @@ func TestSavedReceiptTimes(t *testing.T) {
 	err = saved(time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)).CheckTimes(f.verifier, pol, 0)
 	if !errors.Is(err, ErrKeyNotInLog) || !strings.Contains(err.Error(), "entry 6") {
 		t.Errorf("a withdrawal logged as of %s in a tree cosigned on January 20: %v, want ErrKeyNotInLog naming entry 6", received.Format(time.RFC3339), err)
+	}
+}
+
+// TestKeyReceiptOpeningVersion: the key entry's opening states the set's
+// creation (its version), which the entry's commitment doesn't cover. A
+// receipt whose version was changed by hand still opens the commitment
+// and its checkpoint still verifies (the note signs the entry, not the
+// opening), so the version is held to the entry: no later than its
+// received time, to the microsecond the log keeps. Before, any string
+// passed, and a withdrawn receipt's created time (checked against it)
+// could be made up with it.
+func TestKeyReceiptOpeningVersion(t *testing.T) {
+	p := newTestProvider(t, 1)
+	f := newReceiptFixture(t, p.PublicKey(), "set1")
+	// received: 2026-01-01T00:00:00Z.
+	for _, version := range []string{"2025-12-31T23:59:59.5Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000000999Z", "2026-01-01T01:00:00+01:00"} {
+		rc := f.receipt
+		rc.Opening.Version = version
+		if err := rc.Verify(f.verifier, "set1", p.PublicKey()); err != nil {
+			t.Errorf("a key entry whose opening states the set created at %s, received at 2026-01-01T00:00:00Z: %v", version, err)
+		}
+	}
+	for _, version := range []string{"2026-01-01T00:00:00.000001Z", "2027-01-01T00:00:00Z", "", "yesterday", "2025-12-31T23:59:59.5"} {
+		rc := f.receipt
+		rc.Opening.Version = version
+		err := rc.Verify(f.verifier, "set1", p.PublicKey())
+		if !errors.Is(err, ErrKeyNotInLog) || !strings.Contains(err.Error(), "created at") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("a key entry whose opening states the set created at %q, received at 2026-01-01T00:00:00Z: Verify = %v, want a one-line ErrKeyNotInLog", version, err)
+		}
+		saved := SavedReceipt{Set: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Receipt: rc}
+		if err := saved.Verify(f.verifier); !errors.Is(err, ErrKeyNotInLog) {
+			t.Errorf("a saved receipt whose opening states the set created at %q: Verify = %v, want ErrKeyNotInLog", version, err)
+		}
+	}
+
+	// A withdrawn set's receipt: the stated creation and the opening's
+	// version moved back together, a month earlier, still agree with
+	// each other; the ones moved past the key entry's time are refused.
+	received := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	g, op, wr := f.withdrawn(t, received, received.Format(time.RFC3339Nano))
+	for version, ok := range map[string]bool{"2025-12-01T00:00:00Z": true, "2026-01-15T00:00:00Z": false} {
+		rc := g.receiptAt(t, 3)
+		rc.Opening.Version = version
+		created, err := time.Parse(time.RFC3339Nano, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Withdrawal = &WithdrawalReceipt{Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Created: created, Withdrawn: received,
+			LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: op, InclusionProof: wr.InclusionProof, Checkpoint: wr.Checkpoint}
+		if _, err := rc.VerifyWithdrawn(f.verifier, "set1"); (err == nil) != ok {
+			t.Errorf("a withdrawn set's receipt stating it created at %s (key entry received 2026-01-01): VerifyWithdrawn = %v, want ok %v", version, err, ok)
+		}
+	}
+}
+
+// TestVerifySetCreated: the set's description (GET /private/sets/{id})
+// states its creation, which the node stamps as the key entry's opening
+// version: a receipt and a description that disagree on it are refused.
+func TestVerifySetCreated(t *testing.T) {
+	p := newTestProvider(t, 1)
+	f := newReceiptFixture(t, p.PublicKey(), "set1")
+	saved := SavedReceipt{Set: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Receipt: f.receipt}
+	info := SetInfo{ID: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Collection: "c1", Provider: "identity--p"}
+	for _, created := range []time.Time{{}, time.Date(2025, 12, 31, 23, 59, 59, 5e8, time.UTC), time.Date(2026, 1, 1, 0, 59, 59, 5e8, time.FixedZone("x", 3600))} {
+		info.Created = created
+		if err := saved.VerifySet(f.verifier, info); err != nil {
+			t.Errorf("a description stating the set created at %v, as its key entry's opening: %v", created, err)
+		}
+	}
+	for _, created := range []time.Time{time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		info.Created = created
+		if err := saved.VerifySet(f.verifier, info); !errors.Is(err, ErrKeyNotInLog) || !strings.Contains(err.Error(), "created at") {
+			t.Errorf("a description stating the set created at %v, its key entry's opening 2025-12-31T23:59:59.5Z: VerifySet = %v, want ErrKeyNotInLog", created, err)
+		}
+	}
+}
+
+// TestParseSetInfoListBounded: a list of set descriptions (GET
+// /private/sets) is read one at a time and holds at most
+// tlog.MaxJSONElements: decoded whole, a file of "{}," repeated took a
+// slice header and a copy of each, over 10 times its size, live. The
+// described set is found in a list as before, its unknown fields
+// returned, and a list with a malformed description, or not JSON, is
+// refused.
+func TestParseSetInfoListBounded(t *testing.T) {
+	over := `[` + strings.Repeat(`{},`, tlog.MaxJSONElements) + `{}]`
+	if _, _, err := ParseSetInfo([]byte(over), "set1"); err == nil || !strings.Contains(err.Error(), "more than 65536 sets") {
+		t.Errorf("a list of %d descriptions: %v, want a refusal", tlog.MaxJSONElements+1, err)
+	}
+	list := ` [{"id":"set0","suite":"x"}, {"id":"set1","suite":"` + SuiteID + `","later":1}, {"id":"set1","suite":"second"}]`
+	info, unknown, err := ParseSetInfo([]byte(list), "set1")
+	if err != nil || info.Suite != SuiteID || len(unknown) != 1 || unknown[0] != "later" {
+		t.Errorf("set1 in a list: %+v, %q, %v", info, unknown, err)
+	}
+	if _, _, err := ParseSetInfo([]byte(list), "set9"); err == nil || !strings.Contains(err.Error(), "no description of set set9") {
+		t.Errorf("a set not in the list: %v", err)
+	}
+	for _, bad := range []string{`[{"id":"set1"},{"ID":"x"}]`, `[{"id":"set1"},{"id":"x","id":"y"}]`, `[{"id":"set1"},`, `[{"id":"set1"}] []`, `[{"id":"set1"},1]`} {
+		if _, _, err := ParseSetInfo([]byte(bad), "set1"); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	if info, _, err := ParseSetInfo([]byte(`{"id":"set1","size":3}`), "set1"); err != nil || info.Size != 3 {
+		t.Errorf("one description: %+v, %v", info, err)
 	}
 }

@@ -247,7 +247,7 @@ func FuzzVerifyBundle(f *testing.F) {
 	// What two readers read differently, or what costs more to read than
 	// its size (docs/log.md, "Bounds on offline documents").
 	f.Add(append([]byte("\ufeff"), good...))
-	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte(`{"x":"\xff","type"`), 1))
+	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte("{\"x\":\"\xff\",\"type\""), 1))
 	f.Add(bytes.Replace(good, []byte(`{"type"`), []byte(`{"log_index":1`+strings.Repeat("0", 80)+`,"type"`), 1))
 	f.Add(bytes.Replace(good, []byte(`"items":[`), []byte(`"items":[{},{},{},`), 1))
 	w := newTestWitness(f, "witness.example/w1", 7)
@@ -257,8 +257,13 @@ func FuzzVerifyBundle(f *testing.F) {
 	}
 	wl := witnessedLog(f, w, func(i int) time.Duration { return time.Duration(i) * time.Minute }, 20*time.Minute, 26*time.Minute)
 	f.Add(witnessedBundle(f, wl, 3, wl.cosigned[0]))
+	for _, s := range hostileSeeds(good, "items") {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := VerifyBundle(data, "")
+		var res BundleResult
+		var err error
+		allocBounded(t, len(data), func() { res, err = VerifyBundle(data, "") })
 		if err != nil {
 			return
 		}

@@ -202,6 +202,13 @@ func checkSignatureEncoding(signed []byte) error {
 	if err := checkNoteBounds(signed); err != nil {
 		return err
 	}
+	return strictSignatureLines(signed)
+}
+
+// strictSignatureLines is [checkSignatureEncoding] without the bounds:
+// it refuses, wrapping [ErrMalformedCheckpoint], a note whose signature
+// lines' base64 isn't in strict form.
+func strictSignatureLines(signed []byte) error {
 	s := string(signed)
 	i := strings.LastIndex(s, "\n\n")
 	if i < 0 {

@@ -143,7 +143,7 @@ func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax boo
 	if d, ok := t.(json.Delim); !ok || d != '{' {
 		return fmt.Errorf("%s isn't a JSON object", describePath(path))
 	}
-	seen := make(map[string]bool, len(f))
+	var seen names
 	for n := 0; dec.More(); n++ {
 		if n == limit {
 			return fmt.Errorf("%s has more than %d fields", describePath(path), limit)
@@ -158,7 +158,7 @@ func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax boo
 			sub, known = m, true
 		}
 		switch {
-		case seen[name]:
+		case seen.has(name):
 			return fmt.Errorf("field %q given twice", path+name)
 		case !known && (!lax || f.folds(name)):
 			return fmt.Errorf("unknown field %q", path+name)
@@ -167,7 +167,7 @@ func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax boo
 		case !known && len(*unknown) == maxUnknownNames:
 			*unknown = append(*unknown, "…")
 		}
-		seen[name] = true
+		seen.add(name)
 		if sub != nil {
 			err = sub.check(dec, path+name+".", lax, limit, unknown)
 		} else {
@@ -181,6 +181,43 @@ func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax boo
 	}
 	_, err := dec.Token()
 	return err
+}
+
+// names are the field names of one object read so far: a short list,
+// then a map. A map made for every object cost hundreds of bytes an
+// object where "{}," is three, so a list of 65,536 of them, refused,
+// still allocated 150 times its size.
+type names struct {
+	list []string
+	set  map[string]bool
+}
+
+func (s *names) has(name string) bool {
+	if s.set != nil {
+		return s.set[name]
+	}
+	for _, n := range s.list {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *names) add(name string) {
+	switch {
+	case s.set != nil:
+		s.set[name] = true
+	case len(s.list) < 16:
+		s.list = append(s.list, name)
+	default:
+		s.set = make(map[string]bool, 2*len(s.list))
+		for _, n := range s.list {
+			s.set[n] = true
+		}
+		s.set[name] = true
+		s.list = nil
+	}
 }
 
 // folds reports whether name differs from one of f's names only in case.

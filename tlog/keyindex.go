@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -210,6 +211,12 @@ func SignKeyIndex(k KeyIndex, signer note.Signer) (string, error) {
 
 // OpenKeyIndex verifies a signed key index note with v and parses it.
 func OpenKeyIndex(signed []byte, v note.Verifier) (KeyIndex, error) {
+	// As for a checkpoint: note.Open ignores the unused low bits of a
+	// signature's last base64 character, so a changed byte would still
+	// verify, and two texts would be one signed index.
+	if err := strictSignatureLines(signed); err != nil {
+		return KeyIndex{}, fmt.Errorf("%w: %v", ErrKeyIndex, err)
+	}
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		return KeyIndex{}, fmt.Errorf("%w: its signature doesn't verify with the log key: %v", ErrKeyIndex, err)
@@ -219,7 +226,7 @@ func OpenKeyIndex(signed []byte, v note.Verifier) (KeyIndex, error) {
 		return k, err
 	}
 	if k.Origin != v.Name() {
-		return k, fmt.Errorf("%w: the key index is of log %q, not %q", ErrKeyIndex, k.Origin, v.Name())
+		return k, fmt.Errorf("%w: the key index is of log %q, not %q", ErrKeyIndex, untrusted.Text(k.Origin, 200), v.Name())
 	}
 	return k, nil
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -228,9 +229,17 @@ func FuzzVerifyKeyIndexEvidence(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b)
+		for _, s := range hostileSeeds(b, "inclusion_proof") {
+			f.Add(s)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fk, err := VerifyKeyIndexEvidence("", data)
+		var fk FalseKeyIndex
+		var err error
+		allocBounded(t, len(data), func() { fk, err = VerifyKeyIndexEvidence("", data) })
+		if err == nil && !utf8.Valid(data) {
+			t.Fatal("proved something from evidence of invalid UTF-8")
+		}
 		if err != nil {
 			if !errors.Is(err, ErrKeyIndexEvidence) {
 				t.Fatalf("error not wrapping ErrKeyIndexEvidence: %v", err)

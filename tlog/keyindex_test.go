@@ -54,6 +54,19 @@ func TestKeyIndex(t *testing.T) {
 	if back, err := OpenKeyIndex([]byte(signed), v); err != nil || len(back.Members) != 3 || back.Size != 10 {
 		t.Fatalf("OpenKeyIndex = %+v, %v", back, err)
 	}
+	// A signature whose last base64 character has other unused low
+	// bits (note.Open ignores them) is refused, as in a checkpoint: the
+	// changed note would otherwise verify as the same signed index.
+	sig := strings.TrimSuffix(signed, "\n")
+	sp := strings.LastIndexByte(sig, ' ')
+	b64 := sig[sp+1:]
+	last := strings.TrimRight(b64, "=")
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	c := strings.IndexByte(alphabet, last[len(last)-1])
+	changed := sig[:sp+1] + last[:len(last)-1] + string(alphabet[c^1]) + b64[len(last):] + "\n"
+	if _, err := OpenKeyIndex([]byte(changed), v); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), "strict base64") {
+		t.Errorf("a key index whose signature's last base64 character was changed in its unused bits: OpenKeyIndex = %v, want ErrKeyIndex (not strict base64)", err)
+	}
 	// A key index is no checkpoint, and a checkpoint no key index.
 	if _, err := OpenCheckpoint([]byte(signed), v); err == nil {
 		t.Error("a key index opened as a checkpoint")

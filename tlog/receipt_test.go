@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // receiptOf makes the receipt of the log's entry i, as the node serves it,
@@ -87,10 +88,18 @@ func TestReceiptVerifyObject(t *testing.T) {
 func FuzzParseReceipt(f *testing.F) {
 	f.Add([]byte(`{"log_index":1,"tree_size":2,"entry":"e30=","salt":"","collection":"c","object_id":"o","version":"v","member":"m","inclusion_proof":[],"checkpoint":"x","witnessed":{"checkpoint":"y","consistency":[]}}`))
 	f.Add([]byte(`{"log_index":1,"LOG_INDEX":2}`))
+	for _, s := range hostileSeeds([]byte(`{"log_index":1,"tree_size":2,"entry":"e30=","salt":"","collection":"c","object_id":"o","version":"v","member":"m","inclusion_proof":[],"checkpoint":"x","witnessed":{"checkpoint":"y","consistency":[]}}`), "inclusion_proof") {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, _, err := ParseReceipt(data)
+		var r Receipt
+		var err error
+		allocBounded(t, len(data), func() { r, _, err = ParseReceipt(data) })
 		if err != nil {
 			return
+		}
+		if !utf8.Valid(data) {
+			t.Fatal("read a receipt of invalid UTF-8")
 		}
 		b, err := json.Marshal(r)
 		if err != nil {

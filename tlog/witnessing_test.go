@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	fnote "github.com/transparency-dev/formats/note"
 	fwitness "github.com/transparency-dev/formats/witness"
@@ -655,15 +656,27 @@ func FuzzVerifyEvidence(f *testing.F) {
 	f.Add(ev)
 	same, _ := NewEvidence(vkey, na, signedCheckpoint(t, s, 7, b.root(t, 7)), Hash{}, nil, "", "")
 	f.Add(same)
+	for _, s := range hostileSeeds(ev, "checkpoints") {
+		f.Add(s)
+	}
+	for _, s := range hostileSeeds(ev, "consistency") {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sv, err := VerifyEvidence(vkey, data)
+		var sv SplitView
+		var err error
+		allocBounded(t, len(data), func() { sv, err = VerifyEvidence(vkey, data) })
 		if err != nil {
 			return
 		}
-		// Whatever verifies re-encodes to evidence that still verifies.
+		if !utf8.Valid(data) || bytes.HasPrefix(data, []byte("\ufeff")) {
+			t.Fatal("verified evidence of invalid UTF-8, or after a byte order mark")
+		}
+		// Whatever verifies parses, and re-encodes to evidence that
+		// still verifies.
 		e, err := ParseEvidence(data)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("verified evidence doesn't parse: %v", err)
 		}
 		out, err := json.Marshal(e)
 		if err != nil {

@@ -27,6 +27,30 @@ func init() {
 	})
 }
 
+// documentKinds names the kinds of document data reads as, by its
+// top-level names: one at most for any document parley writes. A file
+// that reads as two (a concurrence answer with a kept receipt's "set"
+// and "receipt" beside, say) was verified as the first that matched,
+// the other's fields passed over as unknown, and its verified line
+// answered a question its reader may not have asked.
+func documentKinds(data []byte) []string {
+	var kinds []string
+	for _, k := range []struct {
+		name string
+		is   func([]byte) bool
+	}{
+		{"split-view evidence", tlog.IsEvidence},
+		{"false key index evidence", tlog.IsKeyIndexEvidence},
+		{"a concurrence answer", opinion.IsConcurrence},
+		{"a kept private set receipt", private.IsSavedReceipt},
+	} {
+		if k.is(data) {
+			kinds = append(kinds, k.name)
+		}
+	}
+	return kinds
+}
+
 // runVerify checks a proof bundle with no network access: exit 0 if it
 // verifies, 1 naming the first failure, 2 for bad usage.
 func runVerify(ctx context.Context, c *cli, args []string) error {
@@ -56,6 +80,10 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	data, err := readDocument(c, pos[0])
 	if err != nil {
 		return usageErrorf("", "couldn't read the bundle: %v", err)
+	}
+	if kinds := documentKinds(data); len(kinds) > 1 {
+		return withExit(1, "give each document in a file of its own, as parley wrote it",
+			fmt.Errorf("the file reads as %s: refused, since each would verify another part of it", strings.Join(kinds, " and as ")))
 	}
 	if tlog.IsEvidence(data) {
 		return verifyEvidence(c, *logKey, data)

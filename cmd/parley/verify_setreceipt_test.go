@@ -76,6 +76,37 @@ func TestVerifyReceiptPrivateSet(t *testing.T) {
 			t.Errorf("%s: exit %d, want 1 and %q\n%s%s", c.name, code, c.want, out, stderr)
 		}
 	}
+	// The key entry's opening version (the set's creation), which its
+	// commitment doesn't cover, changed by hand in the kept receipt: the
+	// checkpoint and commitment still verify, the version is refused,
+	// on its own and beside the description; and a description stating
+	// another creation than the receipt is refused too.
+	raw, err := os.ReadFile(kept[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["receipt"].(map[string]any)["opening"].(map[string]any)["version"] = "2099-01-01T00:00:00Z"
+	moved, _ := json.Marshal(doc)
+	movedFile := write("moved.json", string(moved))
+	for _, args := range [][]string{{"verify", "--log-key", seen.Key, movedFile}, {"verify", "--receipt", movedFile, "--log-key", seen.Key, setsFile}} {
+		code, out, stderr := runCLI(t, args...)
+		if code != 1 || !strings.Contains(stderr, "2099-01-01T00:00:00Z") || strings.Count(stderr, "\n") != 2 || strings.Contains(out, "verified") {
+			t.Errorf("%v of a receipt whose opening version was moved to 2099: exit %d, want 1 naming it\n%s%s", args[:2], code, out, stderr)
+		}
+	}
+	var fresh []map[string]any
+	if err := json.Unmarshal([]byte(sets), &fresh); err != nil {
+		t.Fatal(err)
+	}
+	fresh[0]["created"] = "2020-01-01T00:00:00Z"
+	otherCreated, _ := json.Marshal(fresh)
+	if code, out, stderr := verify(kept[0], write("created.json", string(otherCreated))); code != 1 || !strings.Contains(stderr, "the description states it created at 2020-01-01T00:00:00Z") {
+		t.Errorf("a description stating the set created in 2020: exit %d, want 1\n%s%s", code, out, stderr)
+	}
 	// Withdrawn: the receipt of the withdrawal too, checked against the
 	// description kept from before.
 	if code, _, stderr := runCLI(t, "private", "withdraw", "--url", base, "--token", a.Token, "--set", set); code != 0 {
