@@ -161,6 +161,8 @@ function binding() {
   // check that seems stuck says why; the state stays "running". Past
   // ANSWER_TIMEOUT_MS (headers or body) the request is aborted and get
   // fails with Unanswered.
+  // asText: true for the answer's text, "bundle" for a proof bundle read
+  // by its field names (L.readBundle), otherwise its JSON.
   async function get(path, what, asText) {
     let unreachable = false;
     const started = Date.now();
@@ -192,15 +194,24 @@ function binding() {
         if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
         if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
         if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
-        let body;
+        let bytes;
         try {
-          body = await (asText ? r.text() : r.json());
+          bytes = new Uint8Array(await r.arrayBuffer());
         } catch (e) {
           if (abort.signal.aborted) break;
           throw e;
         }
         waiting("", "");
-        return body;
+        // Read as the Go verifier reads it: invalid UTF-8 (which text()
+        // and json() read as U+FFFD) or a byte order mark is refused,
+        // and a bundle is read by its exact field names (L.readBundle).
+        try {
+          if (asText === "bundle") return L.readBundle(bytes);
+          const text = L.strictText(bytes);
+          return asText ? text : JSON.parse(text);
+        } catch (e) {
+          throw new Check("couldn't read " + what + ": " + e.message);
+        }
       }
     } finally {
       clearInterval(slow);
@@ -327,7 +338,8 @@ function binding() {
   // sp, its signature parts or null) in the log of the peer it was
   // replicated from, and ends the check.
   async function checkInPeer(raw, obj, id, version, sp) {
-    const b = await get("/ui/api/peers/bundle?collection=" + encodeURIComponent(peerColl) + "&object=" + encodeURIComponent(id), "the object's proof bundle in the peer's log");
+    const b = await get("/ui/api/peers/bundle?collection=" + encodeURIComponent(peerColl) + "&object=" + encodeURIComponent(id), "the object's proof bundle in the peer's log", "bundle");
+    need(b !== null, "the node's proof bundle in the peer's log is empty (null)");
     const pkey = await pinnedPeerKey(b.log_key);
     let pcp;
     try {
