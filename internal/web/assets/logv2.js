@@ -238,6 +238,17 @@
   // tlog.ParseBundle does (readFields); it verifies nothing.
   function readBundle(bytes) { return readFields(bytes, BUNDLE_FIELDS); }
 
+  // inert makes text that another party wrote (an origin, a member id,
+  // a witness's or a key's name) fit to show inline in a sentence: bidi
+  // controls, which reorder what follows them ("<U+202E>deifirev ton"
+  // shows "not verified" reversed), and C0 and C1 controls are shown as
+  // their code points, "[U+202E]", as internal/untrusted makes them
+  // visible in Go (unicode.Bidi_Control and unicode.IsControl).
+  function inert(text) {
+    return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+      (c) => "[U+" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0") + "]");
+  }
+
   // objectVersion is the version an object entry names: modified exactly
   // as written, or created.
   function objectVersion(obj) {
@@ -729,7 +740,7 @@
   }
 
   window.ParleyLog = {
-    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion, strictText, readFields, readBundle,
+    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion, strictText, readFields, readBundle, inert,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
     verifyCheckpoint, verifyKeyIndex, verifyConsistency, keyInForce, parsePolicy, checkQuorum, quorumTime, keylessAt, sameInstant, signatureParts, signObject,
   };
