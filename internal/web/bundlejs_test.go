@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -84,38 +85,11 @@ func TestBundleReadersAgree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
-	chromium(t)
-	script, err := os.ReadFile(filepath.Join("assets", "logv2.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	docs := hostileBundles()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/":
-			fmt.Fprint(w, `<!doctype html><title>t</title><script src="/logv2.js"></script>`)
-		case r.URL.Path == "/logv2.js":
-			w.Header().Set("Content-Type", "text/javascript")
-			w.Write(script)
-		case strings.HasPrefix(r.URL.Path, "/doc/"):
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(docs[r.URL.Query().Get("name")])
-		}
-	}))
-	defer srv.Close()
-	ctx, cancel := browser(t, 800)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
-		t.Fatal(err)
-	}
+	evaluate := logv2Page(t, docs)
 	for name, doc := range docs {
 		_, _, goErr := tlog.ParseBundle(doc)
-		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/doc/?name=`+url.QueryEscape(name)+`").then((r) => r.arrayBuffer()).then((b) => {
-			try { window.ParleyLog.readBundle(new Uint8Array(b)); return "accepted"; } catch (e) { return "refused: " + e.message; }
-		})`, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		got := evaluate(name, `try { window.ParleyLog.readBundle(b); return "accepted"; } catch (e) { return "refused: " + e.message; }`)
 		goSays := "accepted"
 		if goErr != nil {
 			goSays = "refused: " + goErr.Error()
@@ -125,6 +99,93 @@ func TestBundleReadersAgree(t *testing.T) {
 		}
 		if (goErr == nil) != (got == "accepted") {
 			t.Errorf("%s: Go %s; the browser %s", name, goSays, got)
+		}
+	}
+}
+
+// logv2Page starts Chromium on a page that loads assets/logv2.js, and
+// returns a function that runs body (a function's body, of the bytes b of
+// docs[name]) there and returns what it returns.
+func logv2Page(t *testing.T, docs map[string][]byte) func(name, body string) string {
+	t.Helper()
+	chromium(t)
+	script, err := os.ReadFile(filepath.Join("assets", "logv2.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/":
+			fmt.Fprint(w, `<!doctype html><title>t</title><script src="/logv2.js"></script>`)
+		case r.URL.Path == "/logv2.js":
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Write(script)
+		case r.URL.Path == "/doc/":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(docs[r.URL.Query().Get("name")])
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := browser(t, 800)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	return func(name, body string) string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/doc/?name=`+url.QueryEscape(name)+`").then((r) => r.arrayBuffer()).then((buf) => {
+			const b = new Uint8Array(buf);
+			`+body+`
+		})`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return got
+	}
+}
+
+// TestCanonicalAgrees: the object page checks an object's signature over
+// the RFC 8785 form the browser makes of it (ParleyLog.parseIJSON, then
+// jcs); Go's stix.Canonicalize must refuse the same objects and make the
+// same bytes of the others. JSON.parse alone kept the last of two member
+// names and wrote a lone surrogate escape back, where Go refuses both.
+func TestCanonicalAgrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	docs := map[string][]byte{
+		"plain":                   []byte(`{"type":"indicator","b":[1,2],"a":"x"}`),
+		"a key twice":             []byte(`{"a":1,"a":2}`),
+		"a nested key twice":      []byte(`{"x":{"b":1,"c":[{"b":1,"b":2}]}}`),
+		"an escaped key twice":    []byte(`{"a":1,"\u0061":2}`),
+		"keys alike but for case": []byte(`{"a":1,"A":2}`),
+		"lone high surrogate":     []byte(`{"a":"\ud83d"}`),
+		"lone low surrogate":      []byte(`{"a":"\ude00"}`),
+		"reversed surrogates":     []byte(`{"a":"\ude00\ud83d"}`),
+		"a surrogate pair":        []byte(`{"a":"\ud83d\ude00"}`),
+		"2^53+1":                  []byte(`{"n":9007199254740993}`),
+		"2^64":                    []byte(`{"n":18446744073709551616}`),
+		"numbers":                 []byte(`{"n":[1e30,-0,0.1,1E2,123456789012345678901234567890,5e-324]}`),
+		"1e400":                   []byte(`{"n":1e400}`),
+		"-1e400":                  []byte(`{"n":-1e400}`),
+		"1e-400":                  []byte(`{"n":1e-400}`),
+		"escapes":                 []byte(`{"s":"\u0007\u001f\u007f\u2028\/\"é‮"}`),
+		"sort by UTF-16":          []byte(`{"😀":1,"דּ":2,"a":3}`),
+		"invalid UTF-8":           []byte("{\"a\":\"\xff\"}"),
+		"byte order mark":         []byte("\xef\xbb\xbf{}"),
+		"nested 128":              []byte(strings.Repeat("[", 128) + strings.Repeat("]", 128)),
+		"nested 129":              []byte(strings.Repeat("[", 129) + strings.Repeat("]", 129)),
+		"trailing data":           []byte(`{} {}`),
+	}
+	evaluate := logv2Page(t, docs)
+	for name, doc := range docs {
+		want, goErr := stix.Canonicalize(doc)
+		got := evaluate(name, `try { return "accepted " + window.ParleyLog.jcs(window.ParleyLog.parseIJSON(window.ParleyLog.strictText(b))); } catch (e) { return "refused: " + e.message; }`)
+		switch {
+		case goErr != nil && strings.HasPrefix(got, "accepted "):
+			t.Errorf("%s: Go refused (%v); the browser %s", name, goErr, got)
+		case goErr == nil && got != "accepted "+string(want):
+			t.Errorf("%s: Go made %s; the browser %s", name, want, got)
 		}
 	}
 }

@@ -234,6 +234,61 @@
     return JSON.parse(text);
   }
 
+  // MAX_DEPTH is stix.MaxDepth, the deepest nesting of an object read.
+  const MAX_DEPTH = 128;
+
+  // parseIJSON parses text as stix.Canonicalize reads an object before it
+  // checks its signature: I-JSON (RFC 7493), so that the canonical form
+  // the browser signs or checks is the one Go makes. It throws for what Go
+  // refuses and JSON.parse doesn't: a member name given twice (JSON.parse
+  // keeps the last), a lone surrogate escape (JSON.stringify writes it
+  // back escaped), a number past a double (Infinity), nesting deeper than
+  // MAX_DEPTH.
+  function parseIJSON(text) {
+    const v = JSON.parse(text); // the syntax, as Go's
+    const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    let i = 0;
+    const ws = () => { while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++; };
+    const str = () => {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      i++;
+      const s = JSON.parse(text.slice(start, i));
+      if (lone.test(s)) throw new Error("a lone surrogate escape in the object's JSON");
+      return s;
+    };
+    const value = (depth) => {
+      ws();
+      const c = text[i];
+      if (c === '"') { str(); return; }
+      if (c === "{" || c === "[") {
+        if (depth === MAX_DEPTH) throw new Error("the object's JSON nests deeper than " + MAX_DEPTH);
+        i++;
+        const seen = c === "{" ? new Set() : null;
+        ws();
+        if (text[i] === (c === "{" ? "}" : "]")) { i++; return; }
+        for (;;) {
+          if (seen) {
+            ws();
+            const name = str();
+            if (seen.has(name)) throw new Error("member name " + JSON.stringify(name) + " given twice in the object's JSON");
+            seen.add(name);
+            ws();
+            i++; // the colon
+          }
+          value(depth + 1);
+          ws();
+          if (text[i++] !== ",") return;
+        }
+      }
+      const start = i;
+      while (i < text.length && !",]} \t\n\r".includes(text[i])) i++;
+      if (/^-?[0-9]/.test(text.slice(start, i)) && !isFinite(Number(text.slice(start, i)))) throw new Error("a number past a double in the object's JSON");
+    };
+    value(0);
+    return v;
+  }
+
   // readBundle reads a proof bundle (GET /peers/bundle) as
   // tlog.ParseBundle does (readFields); it verifies nothing.
   function readBundle(bytes) { return readFields(bytes, BUNDLE_FIELDS); }
@@ -740,7 +795,7 @@
   }
 
   window.ParleyLog = {
-    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion, strictText, readFields, readBundle, inert,
+    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion, strictText, readFields, readBundle, inert, parseIJSON,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
     verifyCheckpoint, verifyKeyIndex, verifyConsistency, keyInForce, parsePolicy, checkQuorum, quorumTime, keylessAt, sameInstant, signatureParts, signObject,
   };

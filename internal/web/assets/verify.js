@@ -664,7 +664,7 @@ function binding() {
     // The object's JSON, exactly as stored, in base64: HTML-escaping the
     // text could make the page five times its size.
     const raw = new TextDecoder("utf-8", { fatal: true }).decode(L.b64decode(el.dataset.objectBase64));
-    const obj = JSON.parse(raw);
+    const obj = L.parseIJSON(raw);
     revokedVersion = obj !== null && obj.revoked === true;
     const id = el.dataset.objectId;
     // The version is the object's own modified (or created) where it has
