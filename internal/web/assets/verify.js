@@ -205,13 +205,16 @@ function binding() {
         // Read as the Go verifier reads it: invalid UTF-8 (which text()
         // and json() read as U+FFFD) or a byte order mark is refused,
         // and a bundle is read by its exact field names (L.readBundle).
+        // (JSON.parse's SyntaxError is said as an answer of the wrong
+        // shape, see said.)
+        let text;
         try {
           if (asText === "bundle") return L.readBundle(bytes);
-          const text = L.strictText(bytes);
-          return asText ? text : JSON.parse(text);
+          text = L.strictText(bytes);
         } catch (e) {
           throw new Check("couldn't read " + what + ": " + e.message);
         }
+        return asText ? text : JSON.parse(text);
       }
     } finally {
       clearInterval(slow);
