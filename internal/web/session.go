@@ -532,8 +532,12 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 // many of its requests are in flight ([held.Shared]). A logout on this
 // front end ends its requests at once; an end made elsewhere (a logout
 // on another front end, a token revoked or a member removed through the
-// API or the command line, an expiry) ends them within sessionRecheck.
-const sessionRecheck = time.Second
+// API or the command line, an expiry) ends them within sessionRecheck,
+// a quarter of a second (well within the node's waits: a receipt's is
+// 2 s), for at most 8 store reads a second per session, where each
+// request read the store 20 times a second
+// (TestInFlightSessionChecksBounded).
+const sessionRecheck = 250 * time.Millisecond
 
 // errSessionEnded is why a request's context ended when its session
 // ended while it was in flight: logged out, expired, or its token no
