@@ -3,6 +3,9 @@ package held
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -108,5 +111,99 @@ func TestWatchMarksItsChecks(t *testing.T) {
 	})
 	if !inCheck || inWait {
 		t.Errorf("Checking: %v in the check, %v in the wait; want true, false", inCheck, inWait)
+	}
+}
+
+// TestSharedOneCheckPerKey: sixteen waits of one key in flight together
+// share one check: the checks made while they last are at most one per
+// interval, not one per wait and interval; a check that refuses ends them
+// all with the refusal; and once they have ended the key's watch is gone.
+func TestSharedOneCheckPerKey(t *testing.T) {
+	const interval, waits = 2 * time.Millisecond, 16
+	s := NewShared[string](interval)
+	var checks atomic.Int64
+	refuse := make(chan struct{})
+	check := func(ctx context.Context) error {
+		if !Checking(ctx) {
+			t.Error("a shared check's context is not marked Checking")
+		}
+		checks.Add(1)
+		select {
+		case <-refuse:
+			return errRevoked
+		default:
+			return nil
+		}
+	}
+	start := time.Now()
+	results := make(chan error, waits)
+	for range waits {
+		go func() {
+			err, ended := s.Watch(context.Background(), "k", check, func(ctx context.Context) error {
+				<-ctx.Done()
+				return ctx.Err()
+			})
+			if !ended {
+				err = fmt.Errorf("not ended: %w", err)
+			}
+			results <- err
+		}()
+	}
+	for checks.Load() < 50 {
+		runtime.Gosched()
+	}
+	n, elapsed := checks.Load(), time.Since(start)
+	if most := int64(elapsed/interval) + 1; n > most {
+		t.Errorf("%d checks in %v with %d waits in flight, want at most %d (one per %v)", n, elapsed, waits, most, interval)
+	}
+	close(refuse)
+	for range waits {
+		if err := <-results; !errors.Is(err, errRevoked) {
+			t.Errorf("a wait ended with %v, want the refusal", err)
+		}
+	}
+	s.mu.Lock()
+	left := len(s.m)
+	s.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d watches left after every wait ended", left)
+	}
+}
+
+// TestSharedEnd: End ends the key's waits at once, with its refusal,
+// though the check would not refuse for an hour; another key's wait goes
+// on; a key with none in flight is left alone.
+func TestSharedEnd(t *testing.T) {
+	s := NewShared[string](time.Hour)
+	s.End("nobody", errRevoked)
+	never := func(context.Context) error { return nil }
+	in := make(chan struct{}, 2)
+	wait := func(ctx context.Context) error {
+		in <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	type result struct {
+		err   error
+		ended bool
+	}
+	a, b := make(chan result, 1), make(chan result, 1)
+	bctx, cancelB := context.WithCancel(context.Background())
+	go func() { err, ended := s.Watch(context.Background(), "a", never, wait); a <- result{err, ended} }()
+	go func() { err, ended := s.Watch(bctx, "b", never, wait); b <- result{err, ended} }()
+	<-in
+	<-in
+	s.End("a", errRevoked)
+	if r := <-a; !r.ended || !errors.Is(r.err, errRevoked) {
+		t.Errorf("the ended key's wait = %v, %v; want the refusal, ended", r.err, r.ended)
+	}
+	select {
+	case r := <-b:
+		t.Fatalf("another key's wait ended too: %v, %v", r.err, r.ended)
+	default:
+	}
+	cancelB()
+	if r := <-b; r.ended || !errors.Is(r.err, context.Canceled) {
+		t.Errorf("the other key's wait = %v, %v; want its own cancellation, not ended", r.err, r.ended)
 	}
 }

@@ -61,11 +61,14 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 // request after its API token stops authenticating (rotated, revoked,
 // member removed: the token's hash no longer names the member), whichever
 // comes first; all of it is checked on the server at every request,
-// whatever the browser keeps, and again while a request is in flight
-// (every sessionRecheck, by [held.Watch]): a page, a look-up or a wait
-// for the node's budget or a checkpoint ends as soon as its session does
-// (a logout on any front end included), answering 401. Ended sessions are deleted at each login,
-// and a member keeps at most [store.MaxUISessionsPerMember].
+// whatever the browser keeps, and again while a request is in flight: a
+// page, a look-up or a wait for the node's budget or a checkpoint ends,
+// answering 401, at once when its session is logged out on the same front
+// end, and within sessionRecheck when it ends otherwise (a logout on
+// another front end, a token revoked or a member removed elsewhere, an
+// expiry), by one check per session however many of its requests are in
+// flight ([held.Shared]). Ended sessions are deleted at each login, and a
+// member keeps at most [store.MaxUISessionsPerMember].
 //
 // A session is bound to the browser tab's origin that logged in: cookies
 // are not kept apart by port, so a page on another port of the node's
@@ -102,6 +105,11 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 type sessions struct {
 	d  Deps
 	st store.UISessions
+	// watch ends the requests in flight of a session when it ends: one
+	// check of the store per session every sessionRecheck while any of
+	// its requests is in flight, and at once at a logout on this front
+	// end ([sessions.close]).
+	watch *held.Shared[[32]byte]
 }
 
 type session struct {
@@ -277,7 +285,9 @@ func bindingProved(r *http.Request, s *session, q string) bool {
 	return s != nil && (s.proved || s.provesBinding(r.Header.Get(bindingHeader)))
 }
 
-func newSessions(d Deps) *sessions { return &sessions{d: d, st: d.Store} }
+func newSessions(d Deps) *sessions {
+	return &sessions{d: d, st: d.Store, watch: held.NewShared[[32]byte](sessionRecheck)}
+}
 
 // sessionKeyOf is the store's key of the session with that id.
 func sessionKeyOf(id string) [32]byte { return sha256.Sum256([]byte(id)) }
@@ -346,8 +356,14 @@ func (ss *sessions) touch(ctx context.Context, s *session, now time.Time) (bool,
 	return err == nil, err
 }
 
+// close ends the session with that key, in the store and, at once, its
+// requests in flight on this front end.
 func (ss *sessions) close(ctx context.Context, key [32]byte) error {
-	return ss.st.CloseUISession(ctx, key)
+	if err := ss.st.CloseUISession(ctx, key); err != nil {
+		return err
+	}
+	ss.watch.End(key, errSessionEnded)
+	return nil
 }
 
 type sessionKey struct{}
@@ -501,7 +517,7 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 		// (on any front end), the session's expiry, or its token's
 		// revocation ends it in flight (a long page, a look-up, a wait
 		// for the budget or a checkpoint), not only the next request.
-		held.Watch(ctx, sessionRecheck, func(ctx context.Context) error {
+		h.sessions.watch.Watch(ctx, s.key, func(ctx context.Context) error {
 			return h.sessions.alive(ctx, s)
 		}, func(ctx context.Context) error {
 			next(w, r.WithContext(ctx))
@@ -510,9 +526,18 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// sessionRecheck is how often a request in flight checks that its
-// session still is ([sessions.alive]).
-const sessionRecheck = 100 * time.Millisecond
+// sessionRecheck is how often the store is read again to check that a
+// session with requests in flight still is ([sessions.alive]): one check
+// (two store reads) per session and interval, on one goroutine, however
+// many of its requests are in flight ([held.Shared]). A logout on this
+// front end ends its requests at once; an end made elsewhere (a logout
+// on another front end, a token revoked or a member removed through the
+// API or the command line, an expiry) ends them within sessionRecheck,
+// a quarter of a second (well within the node's waits: a receipt's is
+// 2 s), for at most 8 store reads a second per session, where each
+// request read the store 20 times a second
+// (TestInFlightSessionChecksBounded).
+const sessionRecheck = 250 * time.Millisecond
 
 // errSessionEnded is why a request's context ended when its session
 // ended while it was in flight: logged out, expired, or its token no

@@ -78,6 +78,232 @@
     return e;
   }
 
+  // MAX_JSON_ELEMENTS is tlog.MaxJSONElements: the most objects a list
+  // of objects, or fields an object, of a document read by its field
+  // names holds; MAX_NUMBER_BYTES is the longest number a field's value
+  // may be (docs/log.md, "Bounds on offline documents").
+  const MAX_JSON_ELEMENTS = 65536, MAX_NUMBER_BYTES = 64;
+
+  // strictText decodes bytes as UTF-8, refusing invalid UTF-8 (which
+  // fetch's text() and json() read as U+FFFD, where the Go verifier
+  // refuses it: two readers would read two texts) and keeping a byte
+  // order mark (which JSON.parse then refuses, as Go does).
+  function strictText(bytes) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch (e) {
+      throw new Error("invalid UTF-8");
+    }
+  }
+
+  // strictBase64 is Go's base64.StdEncoding.Strict() (no line breaks):
+  // the bytes of text, or null when text is not their encoding.
+  function strictBase64(text) {
+    if (typeof text !== "string") return null;
+    let b;
+    try { b = b64decode(text); } catch (e) { return null; }
+    return b64encode(b) === text ? b : null;
+  }
+
+  // BUNDLE_FIELDS are a proof bundle's fields and their types, as
+  // tlog.ParseBundle reads them (tlog's bundleFields and tlog.Bundle).
+  const HASHES = { list: "hash" };
+  const BUNDLE_FIELDS = {
+    type: "string", log_key: "string", checkpoint: "string",
+    keys: { each: { entry: "bytes", log_index: "uint", inclusion_proof: HASHES } },
+    key_index: "string", names: { any: "string" },
+    items: { each: { object: "raw", entry: "bytes", salt: "bytes", collection: "string", object_id: "string",
+      version: "string", member: "string", log_index: "uint", inclusion_proof: HASHES } },
+    witnessed: { each: { checkpoint: "string", consistency: HASHES } },
+  };
+
+  // readFields reads the JSON document bytes by its exact field names,
+  // as tlog's knownNames and encoding/json read it, and returns it parsed
+  // (null for the document null). It throws for what Go refuses: invalid
+  // UTF-8, a byte order mark, anything after the document, a field given
+  // twice or named in another case than the format's, a list of objects
+  // or an object of more than MAX_JSON_ELEMENTS, a field's number longer
+  // than MAX_NUMBER_BYTES, and a value of another type than the field's
+  // ("uint": an integer of 0 to 2^64-1 written as one, "bytes" and "hash":
+  // strict standard base64, of 32 bytes for a hash; null is any field's
+  // zero value). Fields of other names are a later format's additions,
+  // read as any JSON. JSON.parse alone keeps the last of two fields and
+  // reads 1.0 or 1e0 as an index, where Go refuses them.
+  function readFields(bytes, fields) {
+    const text = strictText(bytes);
+    let i = 0;
+    const fail = (msg) => { throw new Error(msg + " (at character " + i + ")"); };
+    const ws = () => { while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++; };
+    const skipString = () => {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      i++;
+    };
+    // value reads any JSON value at i: its source and its value.
+    const value = () => {
+      ws();
+      const start = i;
+      if (text[i] === '"') {
+        skipString();
+      } else if (text[i] === "{" || text[i] === "[") {
+        for (let depth = 0; i < text.length; i++) {
+          const c = text[i];
+          if (c === '"') { skipString(); i--; } else if (c === "{" || c === "[") depth++;
+          else if ((c === "}" || c === "]") && --depth === 0) { i++; break; }
+        }
+      } else {
+        while (i < text.length && !",]} \t\n\r".includes(text[i])) i++;
+      }
+      const src = text.slice(start, i);
+      let v;
+      try { v = JSON.parse(src); } catch (e) { fail("malformed JSON"); }
+      return { src, v };
+    };
+    const expect = (c) => { ws(); if (text[i] !== c) fail("expected " + JSON.stringify(c)); i++; };
+    const isNull = () => { ws(); if (text.startsWith("null", i)) { i += 4; return true; } return false; };
+    // leaf reads a field's value of type t.
+    const leaf = (name, t) => {
+      const { src, v } = value();
+      if (/^-?[0-9]/.test(src) && src.length > MAX_NUMBER_BYTES) fail("field " + JSON.stringify(name) + " holds a number of " + src.length + " bytes");
+      if (v === null || t === "raw") return;
+      const bad = () => fail("field " + JSON.stringify(name) + " isn't " + ({ string: "a string", uint: "an integer of 0 to 2^64-1", bytes: "strict standard base64", hash: "the standard base64 of 32 bytes" }[t] || "a list of hashes"));
+      if (t === "string") { if (typeof v !== "string") bad(); return; }
+      if (t === "uint") { if (!/^(0|[1-9][0-9]*)$/.test(src) || BigInt(src) > 0xffffffffffffffffn) bad(); return; }
+      if (t === "bytes" || t === "hash") {
+        const b = typeof v === "string" && !/[\r\n]/.test(v) ? strictBase64(v) : null;
+        if (!b || (t === "hash" && (v.length !== 44 || b.length !== 32))) bad();
+        return;
+      }
+      if (t.list) {
+        if (!Array.isArray(v)) bad();
+        for (const x of v) {
+          if (x === null) continue;
+          const b = typeof x === "string" && !/[\r\n]/.test(x) ? strictBase64(x) : null;
+          if (!b || x.length !== 44 || b.length !== 32) bad();
+        }
+      }
+    };
+    // object reads an object of the given fields (or, any, of any names
+    // whose values are of type any).
+    const object = (path, table, any) => {
+      ws();
+      const what = path ? JSON.stringify(path.slice(0, -1)) : "the document";
+      if (text[i] !== "{") fail(what + " isn't a JSON object");
+      i++;
+      const seen = new Set();
+      ws();
+      if (text[i] === "}") { i++; return; }
+      for (let n = 0; ; n++) {
+        if (n === MAX_JSON_ELEMENTS) fail(what + " has more than " + MAX_JSON_ELEMENTS + " fields");
+        ws();
+        if (text[i] !== '"') fail("expected a field name");
+        const name = value().v;
+        if (seen.has(name)) fail("field " + JSON.stringify(path + name) + " given twice");
+        seen.add(name);
+        expect(":");
+        const known = any ? true : Object.prototype.hasOwnProperty.call(table, name);
+        if (!known && Object.keys(table).some((k) => k.toLowerCase() === name.toLowerCase())) fail("unknown field " + JSON.stringify(path + name));
+        const t = any || (known ? table[name] : "raw");
+        if (typeof t === "object" && t.each) {
+          if (!isNull()) {
+            expect("[");
+            ws();
+            if (text[i] === "]") i++;
+            else {
+              for (let k = 0; ; k++) {
+                if (k === MAX_JSON_ELEMENTS) fail(JSON.stringify(path + name) + " holds more than " + MAX_JSON_ELEMENTS + " objects");
+                object(path + name + ".", t.each, null);
+                ws();
+                if (text[i] === "]") { i++; break; }
+                expect(",");
+              }
+            }
+          }
+        } else if (typeof t === "object" && t.any) {
+          if (!isNull()) object(path + name + ".", {}, t.any);
+        } else {
+          leaf(path + name, t);
+        }
+        ws();
+        if (text[i] === "}") { i++; return; }
+        expect(",");
+      }
+    };
+    if (!isNull()) object("", fields, null);
+    ws();
+    if (i !== text.length) fail("data after the JSON object");
+    return JSON.parse(text);
+  }
+
+  // MAX_DEPTH is stix.MaxDepth, the deepest nesting of an object read.
+  const MAX_DEPTH = 128;
+
+  // parseIJSON parses text as stix.Canonicalize reads an object before it
+  // checks its signature: I-JSON (RFC 7493), so that the canonical form
+  // the browser signs or checks is the one Go makes. It throws for what Go
+  // refuses and JSON.parse doesn't: a member name given twice (JSON.parse
+  // keeps the last), a lone surrogate escape (JSON.stringify writes it
+  // back escaped), a number past a double (Infinity), nesting deeper than
+  // MAX_DEPTH.
+  function parseIJSON(text) {
+    const v = JSON.parse(text); // the syntax, as Go's
+    const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    let i = 0;
+    const ws = () => { while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++; };
+    const str = () => {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      i++;
+      const s = JSON.parse(text.slice(start, i));
+      if (lone.test(s)) throw new Error("a lone surrogate escape in the object's JSON");
+      return s;
+    };
+    const value = (depth) => {
+      ws();
+      const c = text[i];
+      if (c === '"') { str(); return; }
+      if (c === "{" || c === "[") {
+        if (depth === MAX_DEPTH) throw new Error("the object's JSON nests deeper than " + MAX_DEPTH);
+        i++;
+        const seen = c === "{" ? new Set() : null;
+        ws();
+        if (text[i] === (c === "{" ? "}" : "]")) { i++; return; }
+        for (;;) {
+          if (seen) {
+            ws();
+            const name = str();
+            if (seen.has(name)) throw new Error("member name " + JSON.stringify(name) + " given twice in the object's JSON");
+            seen.add(name);
+            ws();
+            i++; // the colon
+          }
+          value(depth + 1);
+          ws();
+          if (text[i++] !== ",") return;
+        }
+      }
+      const start = i;
+      while (i < text.length && !",]} \t\n\r".includes(text[i])) i++;
+      if (/^-?[0-9]/.test(text.slice(start, i)) && !isFinite(Number(text.slice(start, i)))) throw new Error("a number past a double in the object's JSON");
+    };
+    value(0);
+    return v;
+  }
+
+  // readBundle reads a proof bundle (GET /peers/bundle) as
+  // tlog.ParseBundle does (readFields); it verifies nothing.
+  function readBundle(bytes) { return readFields(bytes, BUNDLE_FIELDS); }
+
+  // inert makes text that another party wrote (an origin, a member id,
+  // a witness's or a key's name) fit to show inline in a sentence: bidi
+  // controls, which reorder what follows them ("<U+202E>deifirev ton"
+  // shows "not verified" reversed), and C0 and C1 controls are shown as
+  // their code points, "[U+202E]", as internal/untrusted makes them
+  // visible in Go (unicode.Bidi_Control and unicode.IsControl).
+  function inert(text) {
+    return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+      (c) => "[U+" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0") + "]");
+  }
+
   // objectVersion is the version an object entry names: modified exactly
   // as written, or created.
   function objectVersion(obj) {
@@ -569,7 +795,7 @@
   }
 
   window.ParleyLog = {
-    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion,
+    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion, strictText, readFields, readBundle, inert, parseIJSON,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
     verifyCheckpoint, verifyKeyIndex, verifyConsistency, keyInForce, parsePolicy, checkQuorum, quorumTime, keylessAt, sameInstant, signatureParts, signObject,
   };

@@ -85,7 +85,7 @@ function binding() {
   const items = CHECKS.map((text) => {
     const li = document.createElement("li");
     li.className = "pending";
-    li.textContent = "… " + text;
+    li.textContent = L.inert("… " + text);
     steps.appendChild(li);
     return li;
   });
@@ -94,12 +94,12 @@ function binding() {
   function step(ok, text) {
     const li = items[Math.min(at, items.length - 1)];
     li.className = ok ? "ok" : "bad";
-    li.textContent = (ok ? "✓ " : "✗ FAILED: ") + text;
+    li.textContent = L.inert((ok ? "✓ " : "✗ FAILED: ") + text);
     at++;
     if (!ok) {
       for (let i = at; i < items.length; i++) {
         items[i].className = "skipped";
-        items[i].textContent = "– not checked: " + CHECKS[i];
+        items[i].textContent = L.inert("– not checked: " + CHECKS[i]);
       }
     }
   }
@@ -109,10 +109,10 @@ function binding() {
   function unvouched(short, why, lead) {
     for (let i = at; i < items.length; i++) {
       items[i].className = "skipped";
-      items[i].textContent = "– not established: " + CHECKS[i] + (i === at ? " (" + short + ")" : "");
+      items[i].textContent = L.inert("– not established: " + CHECKS[i] + (i === at ? " (" + short + ")" : ""));
     }
     at = items.length;
-    status.textContent = (lead || "✓ Logged, but no key of this log vouches for it: the checkpoint, the commitment and the inclusion check in your browser; ") + why + ".";
+    status.textContent = L.inert((lead || "✓ Logged, but no key of this log vouches for it: the checkpoint, the commitment and the inclusion check in your browser; ") + why + ".");
     el.classList.add("logged");
     el.setAttribute("data-verification", "logged");
   }
@@ -121,8 +121,8 @@ function binding() {
   let revokedVersion = false;
   function finish(ok, why) {
     why = why.replace(/\.+$/, "");
-    status.textContent = ok ? "✓ Verified in your browser: " + why + "." + (revokedVersion ? " This version revokes the object: its author revoked it (revoked: true)." : "")
-      : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.";
+    status.textContent = L.inert(ok ? "✓ Verified in your browser: " + why + "." + (revokedVersion ? " This version revokes the object: its author revoked it (revoked: true)." : "")
+      : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.");
     if (!ok) status.setAttribute("role", "alert");
     el.classList.add(ok ? "verified" : "failed");
     el.setAttribute("data-verification", ok ? "verified" : "failed");
@@ -161,6 +161,8 @@ function binding() {
   // check that seems stuck says why; the state stays "running". Past
   // ANSWER_TIMEOUT_MS (headers or body) the request is aborted and get
   // fails with Unanswered.
+  // asText: true for the answer's text, "bundle" for a proof bundle read
+  // by its field names (L.readBundle), otherwise its JSON.
   async function get(path, what, asText) {
     let unreachable = false;
     const started = Date.now();
@@ -192,15 +194,27 @@ function binding() {
         if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
         if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
         if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
-        let body;
+        let bytes;
         try {
-          body = await (asText ? r.text() : r.json());
+          bytes = new Uint8Array(await r.arrayBuffer());
         } catch (e) {
           if (abort.signal.aborted) break;
           throw e;
         }
         waiting("", "");
-        return body;
+        // Read as the Go verifier reads it: invalid UTF-8 (which text()
+        // and json() read as U+FFFD) or a byte order mark is refused,
+        // and a bundle is read by its exact field names (L.readBundle).
+        // (JSON.parse's SyntaxError is said as an answer of the wrong
+        // shape, see said.)
+        let text;
+        try {
+          if (asText === "bundle") return L.readBundle(bytes);
+          text = L.strictText(bytes);
+        } catch (e) {
+          throw new Check("couldn't read " + what + ": " + e.message);
+        }
+        return asText ? text : JSON.parse(text);
       }
     } finally {
       clearInterval(slow);
@@ -219,10 +233,10 @@ function binding() {
   function unanswered(why) {
     for (let i = at; i < items.length; i++) {
       items[i].className = "skipped";
-      items[i].textContent = "– not checked: " + CHECKS[i] + (i === at ? " (no answer)" : "");
+      items[i].textContent = L.inert("– not checked: " + CHECKS[i] + (i === at ? " (no answer)" : ""));
     }
     at = items.length;
-    status.textContent = "✗ Not verified: " + why.replace(/\.+$/, "") + ". ";
+    status.textContent = L.inert("✗ Not verified: " + why.replace(/\.+$/, "") + ". ");
     const again = document.createElement("button");
     again.type = "button";
     again.className = "check-again";
@@ -238,7 +252,7 @@ function binding() {
   // bare "Checking…" when what is empty).
   function waiting(what, why) {
     if (el.getAttribute("data-verification") !== "running") return;
-    status.textContent = "Checking in your browser…" + (what ? " waiting for " + what + " (" + why + ")" : "");
+    status.textContent = L.inert("Checking in your browser…" + (what ? " waiting for " + what + " (" + why + ")" : ""));
   }
 
   async function fingerprint(vkey) {
@@ -256,14 +270,14 @@ function binding() {
     ownKeys = [served, pinned || served];
     if (!pinned) {
       try { localStorage.setItem(PIN, served); } catch (e) {}
-      pinEl.textContent = "First use: pinned this node's log key, fingerprint " + (await fingerprint(served)) + ". Compare it with the one your node's operator published.";
+      pinEl.textContent = L.inert("First use: pinned this node's log key, fingerprint " + (await fingerprint(served)) + ". Compare it with the one your node's operator published.");
       pinned = served;
     } else if (pinned !== served) {
-      pinEl.textContent = "ALARM: the node now serves a different log key (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.";
+      pinEl.textContent = L.inert("ALARM: the node now serves a different log key (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.");
       pinEl.classList.add("alarm");
       keyChanged = true;
     } else {
-      pinEl.textContent = "Log key pinned in this browser: " + (await fingerprint(pinned)) + ".";
+      pinEl.textContent = L.inert("Log key pinned in this browser: " + (await fingerprint(pinned)) + ".");
     }
     try {
       return await L.parseVerifierKey(pinned);
@@ -298,23 +312,23 @@ function binding() {
       }
       try { named = localStorage.getItem(byName(served)); } catch (e) {}
       if (named && named !== served) {
-        p.textContent = "ALARM: this node gives, for the peer this collection is replicated from, a log key named " + served.split("+")[0] + " (" + (await fingerprint(served)) + ") that is not the key of that name you pinned (" + (await fingerprint(named)) + "). Checks use the pinned key.";
+        p.textContent = L.inert("ALARM: this node gives, for the peer this collection is replicated from, a log key named " + served.split("+")[0] + " (" + (await fingerprint(served)) + ") that is not the key of that name you pinned (" + (await fingerprint(named)) + "). Checks use the pinned key.");
         p.classList.add("alarm");
         peerKeyChanged = true;
         pinned = named;
       } else {
         try { localStorage.setItem(PEER_PIN, served); localStorage.setItem(byName(served), served); } catch (e) {}
-        p.textContent = (named ? "Pinned for this collection the log key of the peer it is replicated from (" + served.split("+")[0] + "), already pinned in this browser: " :
+        p.textContent = L.inert((named ? "Pinned for this collection the log key of the peer it is replicated from (" + served.split("+")[0] + "), already pinned in this browser: " :
           "First use: pinned the log key of the peer this collection is replicated from (" + served.split("+")[0] + "), fingerprint ") + (await fingerprint(served)) + "." +
-          (named ? "" : " Compare it with the one that node's operator published.");
+          (named ? "" : " Compare it with the one that node's operator published."));
         pinned = served;
       }
     } else if (pinned !== served) {
-      p.textContent = "ALARM: this node now gives a different log key for the peer this collection is replicated from (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.";
+      p.textContent = L.inert("ALARM: this node now gives a different log key for the peer this collection is replicated from (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.");
       p.classList.add("alarm");
       peerKeyChanged = true;
     } else {
-      p.textContent = "Peer's log key (" + pinned.split("+")[0] + ") pinned in this browser: " + (await fingerprint(pinned)) + ".";
+      p.textContent = L.inert("Peer's log key (" + pinned.split("+")[0] + ") pinned in this browser: " + (await fingerprint(pinned)) + ".");
     }
     try {
       return await L.parseVerifierKey(pinned);
@@ -327,7 +341,8 @@ function binding() {
   // sp, its signature parts or null) in the log of the peer it was
   // replicated from, and ends the check.
   async function checkInPeer(raw, obj, id, version, sp) {
-    const b = await get("/ui/api/peers/bundle?collection=" + encodeURIComponent(peerColl) + "&object=" + encodeURIComponent(id), "the object's proof bundle in the peer's log");
+    const b = await get("/ui/api/peers/bundle?collection=" + encodeURIComponent(peerColl) + "&object=" + encodeURIComponent(id), "the object's proof bundle in the peer's log", "bundle");
+    need(b !== null, "the node's proof bundle in the peer's log is empty (null)");
     const pkey = await pinnedPeerKey(b.log_key);
     let pcp;
     try {
@@ -421,7 +436,7 @@ function binding() {
     } else {
       const li = items[Math.min(at, items.length - 1)];
       li.className = "skipped";
-      li.textContent = "– not established: " + CHECKS[at] + " (the peer's log shows this key in force at entry " + item.log_index + ", from " + nEvents + ", but " + unproved + ")";
+      li.textContent = L.inert("– not established: " + CHECKS[at] + " (the peer's log shows this key in force at entry " + item.log_index + ", from " + nEvents + ", but " + unproved + ")");
       at++;
     }
     need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's key in the peer's log");
@@ -432,9 +447,9 @@ function binding() {
     const asserted = putIn && putIn.entry.event === "rotate" && putIn.entry.authority === "operator"
       ? "; signed with a key the peer's operator rotated in for " + item.member + " without the member's signature (operator-asserted)" : "";
     if (!keysProved) {
-      status.textContent = "✓ Signature verified with the key the peer's log shows, but the peer's key history isn't proved complete: " + from +
+      status.textContent = L.inert("✓ Signature verified with the key the peer's log shows, but the peer's key history isn't proved complete: " + from +
         ", signed by " + item.member + " there with the key that log shows in force; signature, commitments, inclusion and both checkpoints check in your browser, but " +
-        unproved + relayed + asserted + ".";
+        unproved + relayed + asserted + ".");
       el.classList.add("logged");
       el.setAttribute("data-verification", "logged");
       return;
@@ -451,19 +466,19 @@ function binding() {
     const text = box.querySelector("textarea"), msg = box.querySelector(".policy-msg");
     const save = document.getElementById("witness-policy-save"), remove = document.getElementById("witness-policy-remove");
     text.value = policyText || "";
-    box.querySelector("summary").textContent = "Witness policy of this browser: " + (policyText ? "set" : "none");
+    box.querySelector("summary").textContent = L.inert("Witness policy of this browser: " + (policyText ? "set" : "none"));
     if (policyText) box.classList.add("set");
     save.addEventListener("click", async () => {
       msg.classList.remove("alarm");
       try {
         await L.parsePolicy(text.value);
       } catch (e) {
-        msg.textContent = "Not saved: the policy doesn't parse: " + e.message + ".";
+        msg.textContent = L.inert("Not saved: the policy doesn't parse: " + e.message + ".");
         msg.classList.add("alarm");
         return;
       }
       try { localStorage.setItem(POLICY, text.value); } catch (e) {
-        msg.textContent = "Not saved: this browser keeps no local storage for this page.";
+        msg.textContent = L.inert("Not saved: this browser keeps no local storage for this page.");
         msg.classList.add("alarm");
         return;
       }
@@ -648,11 +663,11 @@ function binding() {
 
   async function run() {
     el.setAttribute("data-verification", "running");
-    status.textContent = "Checking in your browser…";
+    status.textContent = L.inert("Checking in your browser…");
     // The object's JSON, exactly as stored, in base64: HTML-escaping the
     // text could make the page five times its size.
     const raw = new TextDecoder("utf-8", { fatal: true }).decode(L.b64decode(el.dataset.objectBase64));
-    const obj = JSON.parse(raw);
+    const obj = L.parseIJSON(raw);
     revokedVersion = obj !== null && obj.revoked === true;
     const id = el.dataset.objectId;
     // The version is the object's own modified (or created) where it has
