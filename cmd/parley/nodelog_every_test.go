@@ -75,10 +75,6 @@ var localCommands = map[string]string{
 	"witness":           "runs a witness",
 	"witness init":      "makes a witness's data directory",
 	"witness serve":     "runs a witness",
-	// proof prints the node's bundle as evidence, checked by its
-	// --log-key or, without one, with a warning, by the key it carries
-	// (docs/log.md, "Verifying bundles"); it keeps no seen file.
-	"proof": "prints a bundle as evidence; checks it with --log-key (no seen file)",
 	// audit checks the whole log, its own way (TestAudit*).
 	"audit": "checks the log itself: its own test suite",
 }
@@ -140,6 +136,12 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	tokenFile := write("alice.json", `{"id":"`+m.ID+`","token":"`+m.Token+`"}`)
 	const setID = "pset--00000000-0000-4000-8000-000000000000"
 	const object = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd40"
+	// The key of a peer's log (proof --peer-collection checks the node's
+	// own log with the key pinned for it).
+	_, peerKey, err := note.GenerateKey(rand.Reader, "peer.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tok := []string{"--token-file", tokenFile}
 	with := func(base []string, more ...string) func(u, seen string) []string {
@@ -171,6 +173,11 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		{"private receipt", with([]string{"private", "receipt", "--set", setID}), false},
 		{"opinion", with([]string{"opinion", "--key", m.KeyFile, "--as", m.ID}, object, "agree"), true},
 		{"concurrence", with([]string{"concurrence"}, object), false},
+		// proof took --log-key only, and no seen file: its bundle was
+		// checked with the key alone (or the one it carried), never
+		// against the checkpoints seen before.
+		{"proof", with([]string{"proof"}, object), false},
+		{"proof", with([]string{"proof", "--log-key", peerKey, "--peer-collection", coll}, object), false},
 	}
 
 	// Every registered command and subcommand is either run below or
@@ -243,6 +250,44 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A log gone back: the seen file holds a checkpoint of A's log,
+	// signed by A's key, larger than any A serves, which A can't prove
+	// its latest checkpoint a prefix of (a node restored from an older
+	// backup).
+	behind := filepath.Join(dir, "behind.seen")
+	{
+		skey, err := os.ReadFile(filepath.Join(dirA, "node.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := tlog.LoadSeen(honest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := note.Sign(&note.Note{Text: string(tlog.Checkpoint{Origin: signer.Name(), Size: 1 << 20, Hash: tlog.Hash{4, 5, 6}}.Marshal())}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs.Notes = append(hs.Notes, string(n))
+		b, err := json.Marshal(struct {
+			Key   string   `json:"key"`
+			Notes []string `json:"checkpoints"`
+		}{hs.Key, hs.Notes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(behind, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	behindSeen, err := os.ReadFile(behind)
+	if err != nil {
+		t.Fatal(err)
+	}
 	honestSeen, err := os.ReadFile(honest)
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +335,7 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		{"another log at the address", honestSeen, true, 4, "another log"},
 		{"a fork of the pinned log", forkedSeen, false, 1, "forked"},
 		{"a seen file changed by hand", changedSeen, false, 1, "the seen file was changed"},
+		{"a log gone back", behindSeen, false, 4, "the log went back"},
 	}
 	for _, tc := range cases {
 		lie.Store(tc.lie)
