@@ -396,4 +396,36 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	if sending < 9 {
 		t.Errorf("only %d sending invocations were run against the quorum", sending)
 	}
+
+	// The witness policy only in the seen file: recorded for it (as
+	// parley audit --witness records it), and no policy flags given.
+	// Every command, reader or sender, refuses the checkpoint short of
+	// its quorum as it would with the flags. Before, the policy a member
+	// audited with was forgotten, and later commands accepted any
+	// checkpoint.
+	pol, err := tlog.NewWitnessPolicy([]string{wkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, inv := range invocations {
+		seen := filepath.Join(dir, "recorded-"+strings.ReplaceAll(inv.name, " ", "-")+"-"+string(rune('a'+i))+".seen")
+		if err := os.WriteFile(seen, honestSeen, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(seenPolicyPath(seen), []byte(pol.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := inv.args(front.URL, seen)
+		before := posts.Load()
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 1 || !strings.Contains(stderr, "the witness policy requires") {
+			t.Errorf("a checkpoint short of the quorum of the policy recorded for the seen file: parley %s: exit %d, want 1 saying the witness policy requires more: %s", strings.Join(args[:2], " "), code, stderr)
+		}
+		if n := posts.Load() - before; n != 0 {
+			t.Errorf("a checkpoint short of the recorded quorum: parley %s: the node got %d POSTs", strings.Join(args[:2], " "), n)
+		}
+		if stdout != "" {
+			t.Errorf("a checkpoint short of the recorded quorum: parley %s: printed %q", strings.Join(args[:2], " "), stdout)
+		}
+	}
 }
