@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -106,9 +107,21 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	// lie: node B's /log/* at A's address (another log, another key).
 	var lie atomic.Bool
 	var posts atomic.Int32
+	// asked: the requests for anything but the log (objects, sets,
+	// collections, tallies), with their paths: a command whose check
+	// fails asks the node for nothing else.
+	var asked atomic.Int32
+	var askedMu sync.Mutex
+	var askedPaths []string
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			posts.Add(1)
+		}
+		if !strings.HasPrefix(r.URL.Path, "/log/") {
+			asked.Add(1)
+			askedMu.Lock()
+			askedPaths = append(askedPaths, r.Method+" "+r.URL.Path)
+			askedMu.Unlock()
 		}
 		if lie.Load() && strings.HasPrefix(r.URL.Path, "/log/") {
 			r.Header.Set("Authorization", "Bearer "+other.Token)
@@ -345,10 +358,18 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			args := inv.args(front.URL, seen)
-			before := posts.Load()
+			before, askedBefore := posts.Load(), asked.Load()
+			askedMu.Lock()
+			pathsBefore := len(askedPaths)
+			askedMu.Unlock()
 			code, stdout, stderr := runCLI(t, args...)
 			if code != tc.code || !strings.Contains(stderr, tc.says) {
 				t.Errorf("%s: parley %s: exit %d, want %d saying %q: %s", tc.name, strings.Join(args[:2], " "), code, tc.code, tc.says, stderr)
+			}
+			if n := asked.Load() - askedBefore; n != 0 {
+				askedMu.Lock()
+				t.Errorf("%s: parley %s: asked the node for more than its log: %q", tc.name, strings.Join(args[:2], " "), askedPaths[pathsBefore:])
+				askedMu.Unlock()
 			}
 			if n := posts.Load() - before; n != 0 {
 				t.Errorf("%s: parley %s: the node got %d POSTs", tc.name, strings.Join(args[:2], " "), n)
@@ -416,10 +437,13 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		args := inv.args(front.URL, seen)
-		before := posts.Load()
+		before, askedBefore := posts.Load(), asked.Load()
 		code, stdout, stderr := runCLI(t, args...)
 		if code != 1 || !strings.Contains(stderr, "the witness policy requires") {
 			t.Errorf("a checkpoint short of the quorum of the policy recorded for the seen file: parley %s: exit %d, want 1 saying the witness policy requires more: %s", strings.Join(args[:2], " "), code, stderr)
+		}
+		if n := asked.Load() - askedBefore; n != 0 {
+			t.Errorf("a checkpoint short of the recorded quorum: parley %s: asked the node %d times for more than its log", strings.Join(args[:2], " "), n)
 		}
 		if n := posts.Load() - before; n != 0 {
 			t.Errorf("a checkpoint short of the recorded quorum: parley %s: the node got %d POSTs", strings.Join(args[:2], " "), n)
