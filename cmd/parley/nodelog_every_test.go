@@ -402,8 +402,11 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		args := inv.args(front.URL, seen)
 		at := slices.Index(args, "--url")
 		args = slices.Insert(args, at, "--witness", wkey, "--witness-quorum", "1")
-		before := posts.Load()
+		before, askedBefore := posts.Load(), asked.Load()
 		code, stdout, stderr := runCLI(t, args...)
+		if n := asked.Load() - askedBefore; n != 0 {
+			t.Errorf("a checkpoint short of the quorum: parley %s: asked the node %d times for more than its log", strings.Join(args[:2], " "), n)
+		}
 		if code != 1 || !strings.Contains(stderr, "the witness policy requires") {
 			t.Errorf("a checkpoint short of the quorum: parley %s: exit %d, want 1 saying the witness policy requires more: %s", strings.Join(args[:2], " "), code, stderr)
 		}
