@@ -31,6 +31,12 @@ type trustFlags struct {
 	// ([trustFlags.checkSendTarget], and [trustFlags.pin] for private
 	// withdraw); readers pass theirs apart ([logCheck]).
 	policy *policyFlags
+	// readPolicy, when not nil, is the policy of a reader's own witness
+	// policy flags ([logCheckFlags], or [addPolicyFlags] apart), which
+	// the reader checks its objects' checkpoints against: [trustFlags.pin]
+	// checks the node's latest checkpoint against it too, before the
+	// reader asks the node for anything else.
+	readPolicy *tlog.Policy
 }
 
 func addTrustFlags(fs *flag.FlagSet) *trustFlags {
@@ -174,6 +180,9 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 		return pinned{}, err
 	}
 	if pol == nil {
+		pol = t.readPolicy
+	}
+	if pol == nil {
 		pol = recorded
 	}
 	served := ""
@@ -266,6 +275,7 @@ func (f *logCheckFlags) logCheck() (logCheck, error) {
 // fetched ([logCheckError]: a fork or a checkpoint short of the policy
 // exit 1, another log exit 4).
 func (t *trustFlags) checkedVerifier(ctx context.Context, c *cli, url, token string, lc logCheck) (*tlog.ObjectVerifier, func(context.Context) error, error) {
+	t.readPolicy = lc.policy
 	ov, saveSeen, err := t.objectVerifier(ctx, c, url, token, lc.proofs)
 	if err != nil {
 		return nil, nil, err

@@ -81,6 +81,11 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		nodeKey = ""
 	}
 	trust := &trustFlags{cmd: "proof", logKey: &nodeKey, seen: seenFile}
+	if *peerColl == "" {
+		// The policy is of the node's log (with --peer-collection, of
+		// the peer's: its bundle is checked against it).
+		trust.readPolicy = pol
+	}
 	p, err := trust.pin(ctx, c, *url, *token)
 	if err != nil {
 		return err

@@ -57,6 +57,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if *all {
 		q.Versions.All = true
 	}
+	trust.readPolicy = pol
 	ov, saveSeen, err := trust.objectVerifier(ctx, c, *url, *token, *proofs)
 	if err != nil {
 		return err
