@@ -128,6 +128,16 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "give the seen file parley audit keeps, or a file holding one signed checkpoint of the log (a witness's)", err)
 	}
+	// The policy of the flags is recorded for the seen file, and every
+	// later command on it (this one's too) checks it without flags
+	// ([recordSeenPolicy]); without flags, the one recorded is checked.
+	if pol != nil {
+		if err := recordSeenPolicy(*seenPath, pol); err != nil {
+			return err
+		}
+	} else if pol, err = loadSeenPolicy(*seenPath); err != nil {
+		return err
+	}
 	// The policy witnesses' lines of what is recorded there are
 	// verified first: forged ones merged in would push out honest ones.
 	seen.Policy = pol

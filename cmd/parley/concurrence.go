@@ -62,6 +62,7 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	// log, or a fork of the pinned one, is asked nothing. The evidence is
 	// then checked with the pinned log key, and its checkpoint against
 	// the ones seen before (as parley audit keeps them).
+	trust.readPolicy = pol
 	p, err := trust.pin(ctx, c, *u, *token)
 	if err != nil {
 		return err

@@ -31,6 +31,12 @@ type trustFlags struct {
 	// ([trustFlags.checkSendTarget], and [trustFlags.pin] for private
 	// withdraw); readers pass theirs apart ([logCheck]).
 	policy *policyFlags
+	// readPolicy, when not nil, is the policy of a reader's own witness
+	// policy flags ([logCheckFlags], or [addPolicyFlags] apart), which
+	// the reader checks its objects' checkpoints against: [trustFlags.pin]
+	// checks the node's latest checkpoint against it too, before the
+	// reader asks the node for anything else.
+	readPolicy *tlog.Policy
 }
 
 func addTrustFlags(fs *flag.FlagSet) *trustFlags {
@@ -142,6 +148,10 @@ type pinned struct {
 	key      string
 	seen     *tlog.SeenCheckpoints
 	seenPath string
+	// policy is the witness policy recorded for the seen file
+	// ([loadSeenPolicy]; nil: none), which a reader without witness
+	// policy flags of its own checks every checkpoint against.
+	policy *tlog.Policy
 }
 
 // pin loads the seen file for the node at url and decides the log key to
@@ -151,7 +161,8 @@ type pinned struct {
 // command asks the node anything more. Then the node's latest checkpoint
 // must verify with the key, meet the witness policy of t.policy's flags
 // (a sending command's, such as private withdraw; readers check theirs
-// apart, [logCheck]), and be consistent with the seen file, which
+// apart, [logCheck]), else the one recorded for the seen file
+// ([loadSeenPolicy]), and be consistent with the seen file, which
 // records it (the caller saves the file): [logCheckError] says how a
 // failure fails the command (another log exit 4, a fork or a checkpoint
 // short of the quorum exit 1). A bad policy flag is a usage error (exit 2).
@@ -163,6 +174,16 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
 		return pinned{}, err
+	}
+	recorded, err := loadSeenPolicy(path)
+	if err != nil {
+		return pinned{}, err
+	}
+	if pol == nil {
+		pol = t.readPolicy
+	}
+	if pol == nil {
+		pol = recorded
 	}
 	served := ""
 	if *t.logKey == "" && seen.Key == "" {
@@ -197,7 +218,7 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 		hint := fmt.Sprintf("the node's checkpoint isn't signed by the log key %s checks with (--log-key, or the one pinned in %s): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd, untrusted.Text(path, 200))
 		return pinned{}, logCheckError(t.cmd, "used nothing from the node", hint, err, seen.Save)
 	}
-	return pinned{verifier: v, key: key, seen: seen, seenPath: path}, nil
+	return pinned{verifier: v, key: key, seen: seen, seenPath: path, policy: recorded}, nil
 }
 
 // objectVerifier returns a verifier of the node's objects against its log
@@ -208,7 +229,7 @@ func (t *trustFlags) objectVerifier(ctx context.Context, c *cli, url, token stri
 	if err != nil {
 		return nil, nil, err
 	}
-	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: p.verifier, Proofs: proofs, Seen: p.seen}
+	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: p.verifier, Proofs: proofs, Seen: p.seen, Policy: p.policy}
 	return ov, p.seen.Save, nil
 }
 
@@ -254,11 +275,14 @@ func (f *logCheckFlags) logCheck() (logCheck, error) {
 // fetched ([logCheckError]: a fork or a checkpoint short of the policy
 // exit 1, another log exit 4).
 func (t *trustFlags) checkedVerifier(ctx context.Context, c *cli, url, token string, lc logCheck) (*tlog.ObjectVerifier, func(context.Context) error, error) {
+	t.readPolicy = lc.policy
 	ov, saveSeen, err := t.objectVerifier(ctx, c, url, token, lc.proofs)
 	if err != nil {
 		return nil, nil, err
 	}
-	ov.Policy = lc.policy
+	if lc.policy != nil {
+		ov.Policy = lc.policy
+	}
 	hint := fmt.Sprintf("the node's checkpoint isn't signed by the log key %s checks with (--log-key, or the one pinned in the seen file): if the node was really made again, remove that file or give its new key with --log-key; if not, it is showing you another log", t.cmd)
 	check := func(ctx context.Context) error {
 		if err := ov.CheckLogAgain(ctx); err != nil {
@@ -320,8 +344,8 @@ func isPredefinedTLP(raw []byte) bool {
 // file that holds forged checkpoints of the log fails it (exit 1,
 // [reportSeenFaults]). The node must serve that key at /log/key, and its
 // latest checkpoint must verify with it, meet the witness policy of the
-// command's flags (--witness-policy, --witness, --witness-quorum) and the
-// one the seen file keeps, and be consistent with every checkpoint seen
+// command's flags (--witness-policy, --witness, --witness-quorum), else
+// the one recorded for the seen file ([loadSeenPolicy]), and be consistent with every checkpoint seen
 // before ([tlog.ObjectVerifier.CheckLog]; a node that has signed none yet
 // passes, unless the seen file holds a checkpoint of that log). A node made again at the same URL, or another server
 // answering at that address, fails it (exit 4); a checkpoint inconsistent
@@ -352,6 +376,12 @@ func (t *trustFlags) sendTarget(ctx context.Context, c *cli, url, token string) 
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
 		return nil, err
+	}
+	if pol == nil {
+		// The policy recorded for the seen file ([recordSeenPolicy]).
+		if pol, err = loadSeenPolicy(path); err != nil {
+			return nil, err
+		}
 	}
 	log := &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}
 	served, err := log.Key(ctx)

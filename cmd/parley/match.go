@@ -183,7 +183,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		// deliver again (to a member that trusts its node).
 		// Every run checks again before a try that follows a wait for
 		// a node that was unavailable: it may have come back as
-		// another node.
+		// another node; a fleet member also within a try, once its
+		// waits for a busy node (a Retry-After of up to 5 minutes)
+		// add up to 30 s (match.PushRetryingSeparatingProbedChecked).
 		recheck := func(ctx context.Context) error {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logRecheckTimeout)
 			defer cancel()

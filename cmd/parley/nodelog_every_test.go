@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -75,10 +76,6 @@ var localCommands = map[string]string{
 	"witness":           "runs a witness",
 	"witness init":      "makes a witness's data directory",
 	"witness serve":     "runs a witness",
-	// proof prints the node's bundle as evidence, checked by its
-	// --log-key or, without one, with a warning, by the key it carries
-	// (docs/log.md, "Verifying bundles"); it keeps no seen file.
-	"proof": "prints a bundle as evidence; checks it with --log-key (no seen file)",
 	// audit checks the whole log, its own way (TestAudit*).
 	"audit": "checks the log itself: its own test suite",
 }
@@ -110,9 +107,21 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	// lie: node B's /log/* at A's address (another log, another key).
 	var lie atomic.Bool
 	var posts atomic.Int32
+	// asked: the requests for anything but the log (objects, sets,
+	// collections, tallies), with their paths: a command whose check
+	// fails asks the node for nothing else.
+	var asked atomic.Int32
+	var askedMu sync.Mutex
+	var askedPaths []string
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			posts.Add(1)
+		}
+		if !strings.HasPrefix(r.URL.Path, "/log/") {
+			asked.Add(1)
+			askedMu.Lock()
+			askedPaths = append(askedPaths, r.Method+" "+r.URL.Path)
+			askedMu.Unlock()
 		}
 		if lie.Load() && strings.HasPrefix(r.URL.Path, "/log/") {
 			r.Header.Set("Authorization", "Bearer "+other.Token)
@@ -140,6 +149,12 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	tokenFile := write("alice.json", `{"id":"`+m.ID+`","token":"`+m.Token+`"}`)
 	const setID = "pset--00000000-0000-4000-8000-000000000000"
 	const object = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd40"
+	// The key of a peer's log (proof --peer-collection checks the node's
+	// own log with the key pinned for it).
+	_, peerKey, err := note.GenerateKey(rand.Reader, "peer.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tok := []string{"--token-file", tokenFile}
 	with := func(base []string, more ...string) func(u, seen string) []string {
@@ -171,6 +186,11 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		{"private receipt", with([]string{"private", "receipt", "--set", setID}), false},
 		{"opinion", with([]string{"opinion", "--key", m.KeyFile, "--as", m.ID}, object, "agree"), true},
 		{"concurrence", with([]string{"concurrence"}, object), false},
+		// proof took --log-key only, and no seen file: its bundle was
+		// checked with the key alone (or the one it carried), never
+		// against the checkpoints seen before.
+		{"proof", with([]string{"proof"}, object), false},
+		{"proof", with([]string{"proof", "--log-key", peerKey, "--peer-collection", coll}, object), false},
 	}
 
 	// Every registered command and subcommand is either run below or
@@ -243,6 +263,44 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A log gone back: the seen file holds a checkpoint of A's log,
+	// signed by A's key, larger than any A serves, which A can't prove
+	// its latest checkpoint a prefix of (a node restored from an older
+	// backup).
+	behind := filepath.Join(dir, "behind.seen")
+	{
+		skey, err := os.ReadFile(filepath.Join(dirA, "node.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := tlog.LoadSeen(honest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := note.Sign(&note.Note{Text: string(tlog.Checkpoint{Origin: signer.Name(), Size: 1 << 20, Hash: tlog.Hash{4, 5, 6}}.Marshal())}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs.Notes = append(hs.Notes, string(n))
+		b, err := json.Marshal(struct {
+			Key   string   `json:"key"`
+			Notes []string `json:"checkpoints"`
+		}{hs.Key, hs.Notes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(behind, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	behindSeen, err := os.ReadFile(behind)
+	if err != nil {
+		t.Fatal(err)
+	}
 	honestSeen, err := os.ReadFile(honest)
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +348,7 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		{"another log at the address", honestSeen, true, 4, "another log"},
 		{"a fork of the pinned log", forkedSeen, false, 1, "forked"},
 		{"a seen file changed by hand", changedSeen, false, 1, "the seen file was changed"},
+		{"a log gone back", behindSeen, false, 4, "the log went back"},
 	}
 	for _, tc := range cases {
 		lie.Store(tc.lie)
@@ -299,10 +358,18 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			args := inv.args(front.URL, seen)
-			before := posts.Load()
+			before, askedBefore := posts.Load(), asked.Load()
+			askedMu.Lock()
+			pathsBefore := len(askedPaths)
+			askedMu.Unlock()
 			code, stdout, stderr := runCLI(t, args...)
 			if code != tc.code || !strings.Contains(stderr, tc.says) {
 				t.Errorf("%s: parley %s: exit %d, want %d saying %q: %s", tc.name, strings.Join(args[:2], " "), code, tc.code, tc.says, stderr)
+			}
+			if n := asked.Load() - askedBefore; n != 0 {
+				askedMu.Lock()
+				t.Errorf("%s: parley %s: asked the node for more than its log: %q", tc.name, strings.Join(args[:2], " "), askedPaths[pathsBefore:])
+				askedMu.Unlock()
 			}
 			if n := posts.Load() - before; n != 0 {
 				t.Errorf("%s: parley %s: the node got %d POSTs", tc.name, strings.Join(args[:2], " "), n)
@@ -316,7 +383,10 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	// A checkpoint without the cosignatures the witness policy flags
 	// require: every sending command refuses to send to the node (exit
 	// 1), as the readers refuse to use it. Sending commands took no
-	// policy flags (only one kept in the seen file applied).
+	// policy flags. Readers checked theirs on the checkpoints their
+	// objects were proved against, after asking the node for them
+	// (pull, concurrence, proof): they check the node's latest
+	// checkpoint against it first, as the senders do.
 	lie.Store(false)
 	_, wkey, err := tlog.NewCosignerKey(rand.Reader, "witness.example/w")
 	if err != nil {
@@ -324,10 +394,22 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	}
 	sending := 0
 	for i, inv := range invocations {
-		if !inv.sends {
+		switch inv.name {
+		case "private sets":
+			continue // no policy flags: it lists, and checks the recorded policy (below)
+		case "private check", "private receipt":
+			// Their policy flags are the set receipt's checkpoint's,
+			// an older one than the node's latest, cosigned when the
+			// latest may not be yet: they read the receipt first
+			// (TestPrivateReceiptWithdrawalTimes).
 			continue
 		}
-		sending++
+		if slices.Contains(inv.args("", ""), "--peer-collection") {
+			continue // the policy flags are of the peer's log, which its bundle is checked against
+		}
+		if inv.sends {
+			sending++
+		}
 		seen := filepath.Join(dir, "quorum-"+strings.ReplaceAll(inv.name, " ", "-")+"-"+string(rune('a'+i))+".seen")
 		if err := os.WriteFile(seen, honestSeen, 0o600); err != nil {
 			t.Fatal(err)
@@ -335,8 +417,11 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 		args := inv.args(front.URL, seen)
 		at := slices.Index(args, "--url")
 		args = slices.Insert(args, at, "--witness", wkey, "--witness-quorum", "1")
-		before := posts.Load()
+		before, askedBefore := posts.Load(), asked.Load()
 		code, stdout, stderr := runCLI(t, args...)
+		if n := asked.Load() - askedBefore; n != 0 {
+			t.Errorf("a checkpoint short of the quorum: parley %s: asked the node %d times for more than its log", strings.Join(args[:2], " "), n)
+		}
 		if code != 1 || !strings.Contains(stderr, "the witness policy requires") {
 			t.Errorf("a checkpoint short of the quorum: parley %s: exit %d, want 1 saying the witness policy requires more: %s", strings.Join(args[:2], " "), code, stderr)
 		}
@@ -349,5 +434,40 @@ func TestEveryNodeCommandChecksTheLog(t *testing.T) {
 	}
 	if sending < 9 {
 		t.Errorf("only %d sending invocations were run against the quorum", sending)
+	}
+
+	// The witness policy only in the seen file: recorded for it (as
+	// parley audit --witness records it), and no policy flags given.
+	// Every command, reader or sender, refuses the checkpoint short of
+	// its quorum as it would with the flags. Before, the policy a member
+	// audited with was forgotten, and later commands accepted any
+	// checkpoint.
+	pol, err := tlog.NewWitnessPolicy([]string{wkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, inv := range invocations {
+		seen := filepath.Join(dir, "recorded-"+strings.ReplaceAll(inv.name, " ", "-")+"-"+string(rune('a'+i))+".seen")
+		if err := os.WriteFile(seen, honestSeen, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(seenPolicyPath(seen), []byte(pol.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := inv.args(front.URL, seen)
+		before, askedBefore := posts.Load(), asked.Load()
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 1 || !strings.Contains(stderr, "the witness policy requires") {
+			t.Errorf("a checkpoint short of the quorum of the policy recorded for the seen file: parley %s: exit %d, want 1 saying the witness policy requires more: %s", strings.Join(args[:2], " "), code, stderr)
+		}
+		if n := asked.Load() - askedBefore; n != 0 {
+			t.Errorf("a checkpoint short of the recorded quorum: parley %s: asked the node %d times for more than its log", strings.Join(args[:2], " "), n)
+		}
+		if n := posts.Load() - before; n != 0 {
+			t.Errorf("a checkpoint short of the recorded quorum: parley %s: the node got %d POSTs", strings.Join(args[:2], " "), n)
+		}
+		if stdout != "" {
+			t.Errorf("a checkpoint short of the recorded quorum: parley %s: printed %q", strings.Join(args[:2], " "), stdout)
+		}
 	}
 }

@@ -197,12 +197,14 @@ func runPrivatePublish(ctx context.Context, c *cli, args []string) error {
 			return usageErrorf("", "%s holds no values", *values)
 		}
 	}
-	if req.Collection, err = resolveCollection(ctx, &taxii.Client{BaseURL: client.BaseURL, Token: client.Token, HTTP: client.HTTP}, *coll); err != nil {
+	// A node whose log isn't the pinned one gets neither the values nor
+	// the request to publish the member's indicators, and is asked
+	// nothing else: its collections (whose titles an error would print)
+	// are read once its log passed.
+	if err := trust.checkSendTarget(ctx, c, client.BaseURL, client.Token); err != nil {
 		return err
 	}
-	// A node whose log isn't the pinned one gets neither the values nor
-	// the request to publish the member's indicators.
-	if err := trust.checkSendTarget(ctx, c, client.BaseURL, client.Token); err != nil {
+	if req.Collection, err = resolveCollection(ctx, &taxii.Client{BaseURL: client.BaseURL, Token: client.Token, HTTP: client.HTTP}, *coll); err != nil {
 		return err
 	}
 	set, err := client.Publish(ctx, req)

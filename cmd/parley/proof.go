@@ -18,16 +18,24 @@ import (
 func init() {
 	register(command{
 		name:  "proof",
-		usage: "proof --url U --token-file F [--log-key VKEY] [--peer-collection C] [--allow-no-key-index] OBJECT_ID...   export a proof bundle to stdout",
+		usage: "proof --url U --token-file F [--log-key VKEY] [--seen FILE] [--peer-collection C] [--allow-no-key-index] OBJECT_ID...   export a proof bundle to stdout",
 		run:   runProof,
 	})
 }
 
 // runProof fetches a proof bundle of every version of the objects that the
-// member may read, verifies it (against --log-key when given) and writes
-// it to stdout. With --peer-collection, the bundle is the node's proof, in
-// its peer's log, of one object it replicated into that collection (GET
-// /peers/bundle), and --log-key is the peer's key.
+// member may read, verifies it and writes it to stdout. The node's log is
+// checked first, as every reader checks it ([trustFlags.pin]): its latest
+// checkpoint signed by the key of --log-key, else the one pinned in the
+// seen file (--seen, else the node's default one, shared with pull and
+// audit), else the served one pinned on first use, and consistent with
+// the seen file; a node that fails it is asked for no bundle. The
+// bundle must then verify with that key, and its checkpoint be
+// consistent with the seen file, which records it. With
+// --peer-collection, the bundle is the node's proof, in its peer's log,
+// of one object it replicated into that collection (GET /peers/bundle),
+// and --log-key is the peer's key: the node's own log is checked with
+// the key pinned for it in the seen file (or pinned on first use).
 func runProof(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("proof")
 	url := fs.String("url", "", "the node's `URL`")
@@ -36,6 +44,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against (with --peer-collection: the peer's)")
 	peerColl := fs.String("peer-collection", "", "the `COLLECTION` (id or title) a node replicated the object into from a peer: get the proof in the peer's log, where its signer's key is")
 	allowNoIndex := fs.Bool("allow-no-key-index", false, "accept a bundle without a key index, as nodes older than it send (with a warning): a current node always sends one, so one without is refused unless the node is known to be old")
+	seenFile := fs.String("seen", "", "the `FILE` of checkpoints seen before, as pull and parley audit keep it: the node's log must be the one pinned there, and the bundle's checkpoint consistent with them (default: in the user config directory, one per node)")
 	polFlags := addPolicyFlags(fs)
 	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
@@ -53,11 +62,6 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
-	var (
-		b      []byte
-		copies [][]byte // with --peer-collection: the node's own copies
-	)
 	if *peerColl != "" {
 		if len(pos) != 1 {
 			return usageErrorf("parley proof --peer-collection C OBJECT_ID", "with --peer-collection, give one object id")
@@ -67,6 +71,35 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 			// about the node's copies.
 			return usageErrorf("give the peer's log key, from its operator", "with --peer-collection, --log-key is the peer's key and must be given")
 		}
+	}
+	// The node's log first, as every reader checks it: a node showing
+	// another log, a fork of the pinned one or one gone back is asked
+	// for nothing, and nothing of it is printed. With --peer-collection,
+	// --log-key is the peer's: the node's is the one pinned for it.
+	nodeKey := *logKey
+	if *peerColl != "" {
+		nodeKey = ""
+	}
+	trust := &trustFlags{cmd: "proof", logKey: &nodeKey, seen: seenFile}
+	if *peerColl == "" {
+		// The policy is of the node's log (with --peer-collection, of
+		// the peer's: its bundle is checked against it).
+		trust.readPolicy = pol
+	}
+	p, err := trust.pin(ctx, c, *url, *token)
+	if err != nil {
+		return err
+	}
+	if err := p.seen.Save(); err != nil {
+		return withExit(3, "", err)
+	}
+	cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
+	var (
+		b      []byte
+		copies [][]byte // with --peer-collection: the node's own copies
+	)
+	bundleKey := *logKey
+	if *peerColl != "" {
 		tc := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 		coll, err := resolveCollection(ctx, tc, *peerColl)
 		if err != nil {
@@ -90,8 +123,10 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 			return withExit(4, "check "+tokenFlag, err)
 		}
 		return withExit(4, "check the object ids: only objects you may read can be proved", err)
+	} else {
+		bundleKey = p.key
 	}
-	res, err := tlog.VerifyBundle(b, *logKey)
+	res, err := tlog.VerifyBundle(b, bundleKey)
 	if err != nil {
 		// The hint says to keep it: stdout gets it as served.
 		c.stdout.Write(b)
@@ -120,6 +155,29 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	}
 	if err := bundleQuorum(pol, b); err != nil {
 		return err
+	}
+	if copies == nil {
+		// The bundle's checkpoint, of the node's log, against every one
+		// seen before: a bundle from a fork of the log, or from one
+		// gone back behind them, is refused; the seen file records it.
+		var bn tlog.Bundle
+		if err := json.Unmarshal(b, &bn); err != nil {
+			return withExit(1, "", fmt.Errorf("couldn't read the bundle's checkpoint: %w", err))
+		}
+		p.seen.Policy = pol // its witnesses' lines verified before they are kept
+		cerr := p.seen.CheckConsistent(ctx, []byte(bn.Checkpoint), p.verifier, cl)
+		if err := p.seen.Save(); err != nil { // also a fork's checkpoints, as evidence
+			return withExit(3, "", err)
+		}
+		switch {
+		case cerr == nil:
+		case errors.Is(cerr, tlog.ErrBehind):
+			return withExit(4, logBehindHint, fmt.Errorf("proof used nothing from the node: %w", cerr))
+		case !errors.Is(cerr, tlog.ErrProof):
+			return withExit(4, nodeReadHint(cerr), fmt.Errorf("couldn't check the bundle's checkpoint against the seen file, so proof used nothing from the node: %w", cerr))
+		default:
+			return withExit(1, "the conflicting checkpoints are kept as evidence in "+untrusted.Text(p.seenPath, 200), fmt.Errorf("proof used nothing from the node: %w", cerr))
+		}
 	}
 	if _, err := bundleTimes(c, pol, res, *skew); err != nil {
 		return err

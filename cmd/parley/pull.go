@@ -57,11 +57,14 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if *all {
 		q.Versions.All = true
 	}
+	trust.readPolicy = pol
 	ov, saveSeen, err := trust.objectVerifier(ctx, c, *url, *token, *proofs)
 	if err != nil {
 		return err
 	}
-	ov.Policy = pol
+	if pol != nil {
+		ov.Policy = pol // else the one recorded for the seen file
+	}
 	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient(), Verifier: ov}
 	collID, err := resolveCollection(ctx, client, *coll)
 	if err != nil {

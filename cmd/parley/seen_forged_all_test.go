@@ -118,6 +118,9 @@ func TestSeenFileForgedEveryReader(t *testing.T) {
 		{"concurrence", "concurrence.go", func(s string) []string {
 			return append([]string{"concurrence", "--seen", s, demo.Report}, remote...)
 		}},
+		{"proof", "proof.go", func(s string) []string {
+			return append([]string{"proof", "--seen", s, demo.Report}, remote...)
+		}},
 		{"opinion", "opinion.go", func(s string) []string {
 			return append([]string{"opinion", "--seen", s, "--key", a.KeyFile, demo.Report, "agree"}, remote...)
 		}},

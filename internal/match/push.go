@@ -579,7 +579,12 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 	}
 	st, err := s.send(raw)
 	if err != nil {
+		var cf *checkFailedError
 		switch {
+		case errors.As(err, &cf):
+			// The caller's check of the node failed after a wait:
+			// nothing more is sent, nothing set apart.
+			return err
 		case objectRefusal(err), outOfQuota(err):
 			// An object alone that the node refuses for what it is, or
 			// that is larger than the member's whole storage quota: it
@@ -818,7 +823,9 @@ func (e *busyOnError) Error() string {
 
 func (e *busyOnError) Unwrap() error { return e.err }
 
-// send posts raw as add does. A busy node (see [busy]) is waited out when
+// send posts raw as add does, unless the caller's check of the node
+// failed (then it returns that failure, a [checkFailedError], sending
+// nothing). A busy node (see [busy]) is waited out when
 // s.busy is set: the push waits (the back-off of [PushRetrying], or
 // longer when the node's Retry-After asks for it: see busyWait), then
 // posts one object the node took already (the probe; before it took any,
@@ -830,10 +837,16 @@ func (e *busyOnError) Unwrap() error { return e.err }
 // busy again right after it took the probe goes again first after the
 // next wait, before any probe (a rate limiter passes one request a
 // wait: the probe took it); answered busy then too, it fails with a
-// [busyOnError]. A wait cut short (the try's time ran out, the member was asked to stop)
+// [busyOnError]. Once the waits add up to pushRecheckAfter, the caller's
+// check runs before anything more is sent ([busyWait.recheck]). A wait
+// cut short (the try's time ran out, the member was asked to stop)
 // ends the push with the node's answer; so does a busy answer without
 // s.busy.
 func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
+	if s.busy != nil && s.busy.failed != nil {
+		// The node failed the caller's check: it gets nothing more.
+		return nil, s.busy.failed
+	}
 	st, err := s.add(raw)
 	if !busy(err) || s.busy == nil || s.ctx.Err() != nil {
 		return st, err
@@ -847,6 +860,12 @@ func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
 	for k := 0; ; k++ {
 		if s.busy.wait(s.ctx, err) != nil {
 			return nil, err
+		}
+		// A long wait (a node's Retry-After, or many short ones): the
+		// node may have been replaced meanwhile, and is checked again
+		// before it gets anything more.
+		if cerr := s.busy.recheck(s.ctx); cerr != nil {
+			return nil, cerr
 		}
 		probe := s.stored
 		if probe == nil {
@@ -1381,7 +1400,9 @@ func PushRetryingSeparatingProbed(ctx, stop context.Context, tryTimeout time.Dur
 
 // PushRetryingSeparatingProbedChecked is [PushRetryingSeparatingProbed]
 // that calls check before each try after a wait, as
-// [PushRetryingChecked] does: an error of check ends the push with that
+// [PushRetryingChecked] does, and within a try too, once its waits for
+// a busy node add up to pushRecheckAfter (30 s; a node's Retry-After can
+// make one wait 5 minutes): an error of check ends the push with that
 // error, nothing set apart or sent again.
 func PushRetryingSeparatingProbedChecked(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), probe *Probe, check func(context.Context) error) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe, check)
@@ -1400,6 +1421,44 @@ type busyWait struct {
 	stop    context.Context
 	next    time.Duration
 	waiting func(err error, wait time.Duration)
+	// check, when not nil, is the caller's check of the node (parley
+	// match --push: its log), which a try calls before it sends again
+	// once its waits since the last check add up to pushRecheckAfter
+	// (see recheck); waited is that sum.
+	check  func(context.Context) error
+	waited time.Duration
+	// failed is the check's failure: once set, the try sends nothing
+	// more (see separator.send) and the push ends with it.
+	failed *checkFailedError
+}
+
+// pushRecheckAfter is how long a try waits out a busy node, in all, before
+// it checks the node again ([busyWait.recheck]): a node's Retry-After
+// makes a wait last up to [pushRetryAfterMax], and a fleet member's try
+// up to 15 minutes, time enough for the node to be replaced or rolled
+// back. A variable for the tests.
+var pushRecheckAfter = 30 * time.Second
+
+// checkFailedError is the error of a caller's check ([busyWait.check])
+// that failed within a try: it ends the push as it is, nothing set apart
+// and nothing tried again.
+type checkFailedError struct{ err error }
+
+func (e *checkFailedError) Error() string { return e.err.Error() }
+func (e *checkFailedError) Unwrap() error { return e.err }
+
+// recheck calls b.check when the waits since the last check add up to
+// pushRecheckAfter or more; its error is a [checkFailedError].
+func (b *busyWait) recheck(ctx context.Context) error {
+	if b.check == nil || b.waited < pushRecheckAfter {
+		return nil
+	}
+	b.waited = 0
+	if err := b.check(ctx); err != nil {
+		b.failed = &checkFailedError{err: err}
+		return b.failed
+	}
+	return nil
 }
 
 // delay returns the wait after err: the back-off's next wait, or the
@@ -1432,6 +1491,7 @@ func (b *busyWait) wait(ctx context.Context, err error) error {
 		return ctx.Err()
 	case <-c:
 	}
+	b.waited += d
 	b.next = min(2*b.next, pushRetryMax)
 	return nil
 }
@@ -1440,7 +1500,7 @@ func (b *busyWait) wait(ctx context.Context, err error) error {
 func (b *busyWait) reset() { b.next = pushRetryFirst }
 
 func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool, probe *Probe, check func(context.Context) error) ([]Refused, error) {
-	b := &busyWait{stop: stop, next: pushRetryFirst, waiting: waiting}
+	b := &busyWait{stop: stop, next: pushRetryFirst, waiting: waiting, check: check}
 	// The objects that a try's rounds set apart are not judged again by
 	// the tries after it: a push with many of them (each costs 32
 	// requests) that a try can't finish within tryTimeout, or that the
@@ -1488,6 +1548,10 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		// before it that refuses everything (see foreignRefusal), is
 		// waited for too: a fleet member holds its messages meanwhile,
 		// none set apart.
+		if b.failed != nil {
+			// The check failed within the try, after a long wait.
+			return nil, b.failed.err
+		}
 		retry := Unavailable(err) || separate && (serverFailure(err) || requestTimeout(err) || foreignRefusal(err))
 		if err == nil || !retry || stop.Err() != nil || ctx.Err() != nil {
 			return refused, err
@@ -1496,6 +1560,7 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 			return nil, err
 		}
 		if check != nil {
+			b.waited = 0
 			if err := check(ctx); err != nil {
 				return nil, err
 			}
