@@ -441,7 +441,11 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 	switch {
 	case create:
 		for _, r := range spec.Readers {
-			if _, err := n.ResolveMember(ctx, r); err != nil {
+			m, err := n.ResolveMember(ctx, r)
+			if err != nil {
+				return store.Peer{}, err
+			}
+			if err := n.refuseSystemMember(ctx, m, "read on the peer's collection"); err != nil {
 				return store.Peer{}, err
 			}
 		}
