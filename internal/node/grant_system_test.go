@@ -17,7 +17,8 @@ import (
 // write, both, on any collection), the readers and writers of a new
 // collection, and the readers of a new peer's or feed's collection. Each
 // fails with ErrSystemMember and changes nothing; before, each was
-// granted. The feed's own member still writes the feed's collection.
+// granted. The feed's own member still writes the feed's collection,
+// and collection revoke takes away a grant an older version recorded.
 func TestGrantToSystemMemberRefused(t *testing.T) {
 	ctx := context.Background()
 	n, _ := initNode(t, Options{})
@@ -93,5 +94,15 @@ func TestGrantToSystemMemberRefused(t *testing.T) {
 	}
 	if _, _, err := n.GrantAccess(ctx, "from b", "carol", true, false); err != nil {
 		t.Errorf("read for a member on the peer's collection: %v", err)
+	}
+	// A grant an older version recorded is taken away as any other.
+	if err := n.store.GrantAccess(ctx, shared, p.Member, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := n.RevokeAccess(ctx, shared, "peer:b", true, false); err != nil {
+		t.Errorf("revoking an older version's grant to peer:b: %v", err)
+	}
+	if rd, _, err := n.store.Access(ctx, shared, p.Member); err != nil || rd {
+		t.Errorf("peer:b's read after its revocation: %v, %v", rd, err)
 	}
 }
