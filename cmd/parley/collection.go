@@ -80,6 +80,9 @@ func runCollection(ctx context.Context, c *cli, args []string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return usageErrorf("add the member first with parley member add", "%v", err)
 	}
+	if errors.Is(err, node.ErrSystemMember) {
+		return usageErrorf(systemMemberHint, "%v", err)
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		return usageErrorf("", "%v", err)
 	}
@@ -183,6 +186,9 @@ func runCollectionGrant(ctx context.Context, c *cli, args []string) error {
 	}
 	defer n.Close()
 	col, m, err := n.GrantAccess(ctx, a.collection, a.member, a.read, a.write)
+	if errors.Is(err, node.ErrSystemMember) {
+		return usageErrorf(systemMemberHint, "%v", err)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return usageErrorf("check the names: collection add and member add printed them", "%v", err)
 	}
@@ -198,3 +204,7 @@ func runCollectionGrant(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "gave %s (%s) %s on %s (%s), keeping what it had: its next request sees it\n", m.Name, m.ID, a.what(), col.Title, col.ID)
 	return nil
 }
+
+// systemMemberHint is the hint of a grant to a peer's or a feed's member
+// (node.ErrSystemMember).
+const systemMemberHint = "grant read to the members who read the peer's or feed's collection: its own member (peer:NAME, feed:NAME) has no token, and the node alone writes as it"

@@ -130,6 +130,8 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	defer n.Close()
 	f, err := n.AddFeed(ctx, spec)
 	switch {
+	case errors.Is(err, node.ErrSystemMember):
+		return usageErrorf(systemMemberHint, "%v", err)
 	case errors.Is(err, store.ErrNotFound):
 		return usageErrorf("add the reader first with parley member add", "%v", err)
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrConflict):

@@ -92,6 +92,8 @@ func runPeerAdd(ctx context.Context, c *cli, args []string) error {
 	defer n.Close()
 	p, err := n.AddPeer(ctx, spec)
 	switch {
+	case errors.Is(err, node.ErrSystemMember):
+		return usageErrorf(systemMemberHint, "%v", err)
 	case errors.Is(err, store.ErrNotFound):
 		return usageErrorf("add the reader first with parley member add", "%v", err)
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrConflict):

@@ -97,7 +97,11 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 	switch {
 	case create:
 		for _, r := range spec.Readers {
-			if _, err := n.ResolveMember(ctx, r); err != nil {
+			m, err := n.ResolveMember(ctx, r)
+			if err != nil {
+				return feed.Feed{}, err
+			}
+			if err := n.refuseSystemMember(ctx, m, "read on the feed's collection"); err != nil {
 				return feed.Feed{}, err
 			}
 		}
@@ -127,7 +131,7 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 			Title:       spec.Into,
 			Description: fmt.Sprintf("Relayed from the TAXII collection %s at %s by the feed %s; the objects are unsigned and their created_by_ref is not verified.", spec.Collection, spec.URL, spec.Name),
 			Readers:     spec.Readers, Writers: []string{member.ID},
-			Signatures: store.SignaturesOptional, Relay: true,
+			Signatures: store.SignaturesOptional, Relay: true, ownWriter: member.ID,
 		})
 		if err != nil {
 			return feed.Feed{}, err

@@ -454,6 +454,30 @@ func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.Pub
 // ([peer.MemberName]).
 var reservedMemberPrefixes = []string{"feed:", peer.MemberPrefix}
 
+// ErrSystemMember is wrapped by the error of every grant of read or write
+// to a peer's or a feed's member (peer:NAME, feed:NAME; see
+// [Node.systemMembers]): [Node.GrantAccess], the readers and writers of
+// [Node.CreateCollection], and the readers of [Node.AddPeer] and
+// [Node.AddFeed]. Nobody logs in as such a member (it has no token), so
+// the grant would give nobody anything, and a member on a collection's
+// lists counts as one who reads it where access is reported. It wraps
+// store.ErrInvalid.
+var ErrSystemMember = fmt.Errorf("a peer's or a feed's member is the node's own, and is given no access: %w", store.ErrInvalid)
+
+// refuseSystemMember returns an error wrapping [ErrSystemMember] when m
+// is a peer's or a feed's member, given what (e.g. "read on collection
+// C") in the message.
+func (n *Node) refuseSystemMember(ctx context.Context, m store.Member, what string) error {
+	sys, err := n.systemMembers(ctx)
+	if err != nil {
+		return err
+	}
+	if !sys[m.ID] {
+		return nil
+	}
+	return fmt.Errorf("couldn't give %s %s: %s is the member of a peer or a feed, as which only the node writes and nobody reads (grant the members who read it instead): %w", untrusted.Text(m.Name, 200), what, untrusted.Text(m.Name, 200), ErrSystemMember)
+}
+
 // reservedPrefix returns the reserved prefix name begins with, in any
 // case, or "".
 func reservedPrefix(name string) string {
@@ -591,10 +615,15 @@ type CollectionSpec struct {
 	Signatures store.SignaturePolicy
 	// Relay makes a relay collection (see [store.Collection.Relay]).
 	Relay bool
+	// ownWriter is the id of the feed's member that writes the feed's
+	// new collection ([Node.AddFeed]), the one peer's or feed's member
+	// a collection is made with.
+	ownWriter string
 }
 
 // CreateCollection creates the collection spec describes and returns its
 // id. An unknown reader or writer is an error wrapping store.ErrNotFound,
+// a peer's or a feed's member one wrapping [ErrSystemMember],
 // a title another collection has one wrapping store.ErrConflict (titles
 // name collections on the command line; two operators adding the same
 // title at the same instant may still both succeed).
@@ -603,7 +632,7 @@ func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (strin
 	if strings.TrimSpace(title) == "" {
 		return "", fmt.Errorf("couldn't add a collection: the title is empty: %w", store.ErrInvalid)
 	}
-	resolve := func(refs []string) ([]string, error) {
+	resolve := func(refs []string, what string) ([]string, error) {
 		var ids []string
 		for _, r := range refs {
 			if r = strings.TrimSpace(r); r == "" {
@@ -613,15 +642,20 @@ func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (strin
 			if err != nil {
 				return nil, err
 			}
+			if m.ID != spec.ownWriter {
+				if err := n.refuseSystemMember(ctx, m, what+" on the new collection "+untrusted.Text(title, 200)); err != nil {
+					return nil, err
+				}
+			}
 			ids = append(ids, m.ID)
 		}
 		return ids, nil
 	}
-	rd, err := resolve(readers)
+	rd, err := resolve(readers, "read")
 	if err != nil {
 		return "", err
 	}
-	wr, err := resolve(writers)
+	wr, err := resolve(writers, "write")
 	if err != nil {
 		return "", err
 	}

@@ -186,7 +186,8 @@ func (n *Node) RevokeAccess(ctx context.Context, collection, member string, read
 // on every front end of the store and logs nothing. It fails with
 // store.ErrNotFound for an unknown collection or member, and
 // store.ErrInvalid for a revoked or removed member or when neither read
-// nor write is asked; each changes nothing.
+// nor write is asked; each changes nothing. A peer's or a feed's member
+// (peer:NAME, feed:NAME) is given nothing: [ErrSystemMember].
 //
 // Write on the read-only collection of a peer (parley peer add --into)
 // fails with store.ErrConflict: the peer's copies are stored there
@@ -198,6 +199,13 @@ func (n *Node) RevokeAccess(ctx context.Context, collection, member string, read
 // member removed, or a fork), write may be granted.
 func (n *Node) GrantAccess(ctx context.Context, collection, member string, read, write bool) (store.Collection, store.Member, error) {
 	return n.changeAccess(ctx, collection, member, func(c, m string) error {
+		mm, err := n.store.Member(ctx, m)
+		if err != nil {
+			return err
+		}
+		if err := n.refuseSystemMember(ctx, mm, "access to collection "+c); err != nil {
+			return err
+		}
 		if write {
 			ps, err := n.store.Peers(ctx)
 			if err != nil {

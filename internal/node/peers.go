@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -369,7 +370,11 @@ type PeerSpec struct {
 // the objects are stored under it and verified against the peer's log),
 // its local read-only collection, and the peer. Bad input (a bad name, URL,
 // log key or policy, an unreadable token or CA file, an unknown reader, a
-// taken name or title) is refused before anything is written; an I/O
+// taken name or title, a reader that is a peer's or feed's member:
+// [ErrSystemMember]) is refused before anything is written, as is, with
+// store.ErrConflict, a remote collection another followed peer follows
+// ([samePeerRemote]: the same collection at the same origin or of the
+// same log key) or a feed follows; an I/O
 // failure midway leaves a member and collection that a second try reuses.
 func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 	st := n.store
@@ -406,7 +411,7 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 		}
 	}
 	for _, o := range ps {
-		if o.State.Stopped != "" || !SameRemote(spec.URL, spec.Remote, o.URL, o.Remote) {
+		if o.State.Stopped != "" || !samePeerRemote(spec.URL, spec.LogKey, spec.Remote, o) {
 			continue
 		}
 		// A peer whose member was revoked by an older version, not
@@ -416,7 +421,7 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 		} else if revoked {
 			continue
 		}
-		return store.Peer{}, fmt.Errorf("couldn't add peer %q: the peer %s already follows collection %s at %s (into local collection %s); %s: %w", spec.Name, o.Name, spec.Remote, o.URL, o.Into, twoPeersRefused, store.ErrConflict)
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: the peer %s already follows collection %s at %s (into local collection %s)%s; %s: %w", spec.Name, o.Name, untrusted.Text(spec.Remote, 300), peer.StatusURL(o.URL), o.Into, addSameLogNote(spec.URL, o.URL), twoPeersRefused, store.ErrConflict)
 	}
 	fs, err := n.FeedStore().Feeds(ctx)
 	if err != nil {
@@ -441,7 +446,11 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 	switch {
 	case create:
 		for _, r := range spec.Readers {
-			if _, err := n.ResolveMember(ctx, r); err != nil {
+			m, err := n.ResolveMember(ctx, r)
+			if err != nil {
+				return store.Peer{}, err
+			}
+			if err := n.refuseSystemMember(ctx, m, "read on the peer's collection"); err != nil {
 				return store.Peer{}, err
 			}
 		}
@@ -493,6 +502,69 @@ const bothRefused = "a node can't follow one remote collection both as a peer an
 
 const twoPeersRefused = "a node follows one remote collection with one peer: a second would replicate the same objects, with the same ids, into a second read-only collection, two copies that B's log alone owns, that every revocation must reach twice and whose readers differ only by the collections' lists (grant read on the first instead). To follow it again under another name, stop the first for good (parley member remove --member peer:NAME)"
 
+// samePeerRemote reports whether a peer of url, logKey and remote
+// collection follows the same remote collection as the peer o: the same
+// collection id at the same origin ([SameRemote]), or of the same log
+// (the same Ed25519 key, [sameLogKey]) reached at another URL (B's
+// address and IP, an old and a new name of B): B's log is what a peer
+// replicates, and its collection ids are B's.
+func samePeerRemote(url, logKey, remote string, o store.Peer) bool {
+	if SameRemote(url, remote, o.URL, o.Remote) {
+		return true
+	}
+	return remote != "" && remote == o.Remote && sameLogKey(logKey, o.LogKey)
+}
+
+// sameLogKey reports whether two note verifier keys are of the same
+// Ed25519 public key, whatever the names they give it; false if either
+// doesn't parse.
+func sameLogKey(a, b string) bool {
+	ka, ok := logKeyBits(a)
+	if !ok {
+		return false
+	}
+	kb, ok := logKeyBits(b)
+	return ok && ka == kb
+}
+
+// logKeyBits returns the key of a note verifier key
+// ("<name>+<hex id>+<base64(type ‖ key)>"), decoded, once it parses.
+func logKeyBits(vkey string) (string, bool) {
+	if _, err := tlog.NewVerifier(vkey); err != nil {
+		return "", false
+	}
+	// The name has no '+' and the id is hex; the key's base64 may.
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) != 3 {
+		return "", false
+	}
+	k, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil {
+		return "", false
+	}
+	return string(k), true
+}
+
+// sameLogNote is what an error or a duplicate_of adds when two peers of
+// one remote collection reach it at different origins (url, and other,
+// the other peer's): both follow the log of one key.
+func sameLogNote(url, other string) string {
+	if remoteOrigin(url) == remoteOrigin(other) {
+		return ""
+	}
+	return " at " + peer.StatusURL(other) + ", the same log (the same log key) at another URL,"
+}
+
+// addSameLogNote is what parley peer add's refusal adds when the peer
+// it asks for reaches the collection at another origin (url) than the
+// existing one (other).
+func addSameLogNote(url, other string) string {
+	if remoteOrigin(url) == remoteOrigin(other) {
+		return ""
+	}
+	return ", the same log (the same log key) as at " + peer.StatusURL(url)
+}
+
 // SameRemote reports whether a peer (its URL and remote collection) and a
 // feed (its URL and collection) follow the same remote collection: the
 // same collection id at the same origin (scheme, host and port; a feed's
@@ -543,7 +615,8 @@ func (n *Node) FeedConflict(ctx context.Context, f store.Feed) (string, error) {
 }
 
 // PeerDuplicates returns, for each followed peer that follows the same
-// remote collection at the same origin as another followed peer (two peer
+// remote collection as another followed peer (at the same origin, or of
+// the same log key at another: [samePeerRemote]; two peer
 // records from before parley peer add refused the second), why: the
 // other peers' names and local collections, and how to stop one. Both
 // are still followed (their readers differ), each storing the same
@@ -571,8 +644,8 @@ func (n *Node) PeerDuplicates(ctx context.Context) (map[string]string, error) {
 	for _, p := range live {
 		var others []string
 		for _, o := range live {
-			if o.Name != p.Name && SameRemote(p.URL, p.Remote, o.URL, o.Remote) {
-				others = append(others, fmt.Sprintf("peer %s (into local collection %s)", o.Name, o.Into))
+			if o.Name != p.Name && samePeerRemote(p.URL, p.LogKey, p.Remote, o) {
+				others = append(others, fmt.Sprintf("peer %s (into local collection %s)%s", o.Name, o.Into, sameLogNote(p.URL, o.URL)))
 			}
 		}
 		if len(others) > 0 {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // TestPeerForkNotForgotten: a follower writes the split-view evidence,
@@ -93,7 +95,13 @@ func TestPeerBlackHoleHoldsNoOther(t *testing.T) {
 	t.Cleanup(hole.Close)
 	b := newOrigin(t, "b")
 	a := newFedNode(t, 0)
-	if _, err := a.AddPeer(ctx, PeerSpec{Name: "a", URL: hole.URL, TokenFile: b.followers["b"], LogKey: b.VerifierKey(),
+	// The hole's log is another than B's (peer add refuses a second peer
+	// of one collection of B's log, wherever it is): it never answers.
+	_, holeKey, err := tlog.NewNodeKey(rand.Reader, "hole.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AddPeer(ctx, PeerSpec{Name: "a", URL: hole.URL, TokenFile: b.followers["b"], LogKey: holeKey,
 		Remote: b.intel, Into: "from-the-hole"}); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,11 @@ type access struct {
 	// peerCopies are the collections replicated from peers, whose
 	// copies claim no id (docs/federation.md; see [Handler.objectVersions]).
 	peerCopies map[string]bool
+	// fills maps each peer's and feed's member (peer:NAME, feed:NAME) to
+	// the collections it fills: nobody logs in as it, so a collection's
+	// lists name it (a grant of an older version) for nothing but its
+	// feed's write on its own collection.
+	fills map[string]map[string]bool
 }
 
 func (a access) canRead(coll string) bool {
@@ -74,6 +79,19 @@ func (h *Handler) access(ctx context.Context, m store.Member) (access, error) {
 		return access{}, err
 	}
 	a.peerCopies = store.PeerCollections(ps)
+	a.fills = map[string]map[string]bool{}
+	for _, p := range ps {
+		if a.fills[p.Member] == nil {
+			a.fills[p.Member] = map[string]bool{}
+		}
+		a.fills[p.Member][p.Into] = true
+	}
+	for _, f := range fs {
+		if a.fills[f.Member] == nil {
+			a.fills[f.Member] = map[string]bool{}
+		}
+		a.fills[f.Member][f.Into] = true
+	}
 	a.members = store.ListedMembers(m.ID, members, cs, ps, fs)
 	for _, mm := range a.members {
 		a.names[mm.ID] = mm.Name

@@ -38,6 +38,15 @@ func (h *Handler) members(w http.ResponseWriter, r *http.Request) {
 			if !c.CanRead(me.ID) && m.ID != me.ID {
 				continue
 			}
+			if fills, system := a.fills[m.ID]; system {
+				// A peer's or feed's member shares only what its feed
+				// writes: read or write granted to it by an older
+				// version gives nobody anything (node.ErrSystemMember).
+				if fills[c.ID] && c.CanWrite(m.ID) {
+					row.Shared = append(row.Shared, c.Title)
+				}
+				continue
+			}
 			if c.CanRead(m.ID) || c.CanWrite(m.ID) {
 				row.Shared = append(row.Shared, c.Title)
 			}
