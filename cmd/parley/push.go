@@ -253,7 +253,9 @@ func readToken(warn io.Writer, token *string, file string) error {
 	// the node's refusing the request.
 	s, err := peer.ReadToken(file)
 	if err != nil {
-		return usageErrorf("", "%v", err)
+		// The hint names where the file's name came from: a
+		// PARLEY_TOKEN_FILE left from another node is not on the line.
+		return usageErrorf("check "+tokenFlag+": it names the file that parley member add --token-out (or member token) wrote", "%v", err)
 	}
 	*token = s
 	return nil
