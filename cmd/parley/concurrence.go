@@ -52,7 +52,8 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if *u == "" || *token == "" || len(pos) != 1 {
-		return usageErrorf("parley concurrence --url URL --token TOKEN report--…", "concurrence needs --url, --token and one object id")
+		return usageErrorf("parley concurrence --url URL --token TOKEN report--…", "concurrence needs --url, --token and one object id%s",
+			missing(required{"--url", *u != ""}, required{"--token-file (or --token)", *token != ""}, required{"an object id", len(pos) > 0}))
 	}
 	object := pos[0]
 	if _, err := stix.SplitIdentifier(object); err != nil {

@@ -81,6 +81,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	if spec.Name == "" {
 		spec.Name = nameFromTitle(*into)
 	}
+	secretFlag := "--token-file"
 	switch {
 	case *tokenFile != "" && (*user != "" || *passwordFile != ""):
 		return usageErrorf(usage, "give --token-file or --user with --password-file, not both")
@@ -88,6 +89,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 		spec.Auth, spec.SecretFile = feed.AuthBearer, *tokenFile
 	case *user != "" && *passwordFile != "":
 		spec.Auth, spec.User, spec.SecretFile = feed.AuthBasic, *user, *passwordFile
+		secretFlag = "--password-file"
 	case *user != "" || *passwordFile != "":
 		return usageErrorf(usage, "--user and --password-file go together")
 	}
@@ -122,6 +124,14 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	}
 	if err := feed.CheckName(spec.Name); err != nil {
 		return usageErrorf("give --name NAME", "%v", err)
+	}
+	// What the node reads at each poll is read once here, before anything
+	// is recorded, so that a secret file that isn't there is named with
+	// its flag (the node's own check adds only "invalid argument").
+	if spec.SecretFile != "" {
+		if _, err := feed.Client(feed.Feed{Name: spec.Name, URL: spec.URL, Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile}); err != nil {
+			return usageErrorf("check "+secretFlag+": it names the file that holds the server's token or password, which the node reads again at each poll", "%v", err)
+		}
 	}
 	n, err := openNode(ctx, *dir)
 	if err != nil {

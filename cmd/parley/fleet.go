@@ -58,7 +58,18 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	}
 	// A --subject that matches none of the stream's subjects: nats-server
 	// 2.10 and later create the consumer, which never gets a message.
-	if str, err := js.Stream(ctx, o.stream); err == nil {
+	// A stream that doesn't exist is the first thing a new fleet meets:
+	// the members make their consumer, never the stream, so the error
+	// says how to make it rather than JetStream's "stream not found".
+	switch str, err := js.Stream(ctx, o.stream); {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		subjects := o.subject
+		if subjects == "" {
+			subjects = "sensor.>"
+		}
+		return withExit(3, fmt.Sprintf("create it where the sensors publish (nats stream add %s --subjects '%s' --storage file --defaults), or give --stream the stream they publish to", o.stream, subjects),
+			fmt.Errorf("stream %s doesn't exist on the NATS server at %s", o.stream, natsServers(o.url)))
+	case err == nil:
 		if err := match.CheckJetStreamFilter(str.CachedInfo().Config.Subjects, o.subject); err != nil {
 			return usageErrorf("give a --subject within the stream's subjects (nats stream info "+o.stream+")", "stream %s: %v", o.stream, err)
 		}

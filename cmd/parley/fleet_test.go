@@ -620,6 +620,34 @@ func TestMatchFleetSubjectMatchesNothing(t *testing.T) {
 	}
 }
 
+// TestMatchFleetStreamMissing: a --stream that doesn't exist (the first
+// thing a new fleet meets, as the README's fleet starts with `nats stream
+// add`) is refused with exit 3, an error that names the stream and a hint
+// that says how to create it, not JetStream's bare "stream not found"
+// with "check --nats, --stream and --consumer"; no stream is made.
+func TestMatchFleetStreamMissing(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithTimeout(ctx, 3*time.Second)
+	code := c.main(rctx, []string{"match", "--nats", url, "--stream", "NOPE", "--subject", "sensor.>", "--consumer", "fleet", "--indicators", ind})
+	stop()
+	for _, want := range []string{
+		"parley: error: stream NOPE doesn't exist on the NATS server at " + url,
+		"parley: hint: create it where the sensors publish (nats stream add NOPE --subjects 'sensor.>' --storage file --defaults)",
+	} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q: %s", want, errb.String())
+		}
+	}
+	if code != 3 {
+		t.Errorf("exit %d, want 3: %s", code, errb.String())
+	}
+	if _, err := js.Stream(ctx, "NOPE"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("stream NOPE: %v, want none made", err)
+	}
+}
+
 // TestMatchFleetKeepsOperatorSettings: a member that joins a consumer
 // made by hand keeps what the operator set on it (backoff, max_deliver,
 // the max_request limits, sample_freq, inactive_threshold, the

@@ -135,6 +135,29 @@ func usageErrorf(hint, format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, args...), hint: hint}
 }
 
+// required is one input a command needs, for [missing].
+type required struct {
+	name string // as the usage error names it: "--collection", "an object id"
+	have bool
+}
+
+// missing names the inputs a command lacks, to end its usage error with
+// ("; missing: --url, --collection"), so that a user who gave most of
+// them (some from the environment) sees which one is not there. It is ""
+// when all are given (the error is then about the arguments' number).
+func missing(reqs ...required) string {
+	var out []string
+	for _, r := range reqs {
+		if !r.have {
+			out = append(out, r.name)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; missing: " + strings.Join(out, ", ")
+}
+
 // withExit attaches an exit status and hint to err; nil stays nil.
 func withExit(code int, hint string, err error) error {
 	if err == nil {

@@ -56,7 +56,8 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if *url == "" || *token == "" || len(pos) == 0 {
-		return usageErrorf("parley proof --url URL --token TOKEN indicator--…", "proof needs --url, --token and at least one object id")
+		return usageErrorf("parley proof --url URL --token TOKEN indicator--…", "proof needs --url, --token and at least one object id%s",
+			missing(required{"--url", *url != ""}, required{"--token-file (or --token)", *token != ""}, required{"an object id", len(pos) > 0}))
 	}
 	pol, err := polFlags.policy()
 	if err != nil {

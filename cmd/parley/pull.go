@@ -43,7 +43,8 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if *url == "" || *token == "" || *coll == "" || fs.NArg() > 0 {
-		return usageErrorf("parley pull --url U --token T --collection C", "pull needs --url, --token and --collection, and no arguments")
+		return usageErrorf("parley pull --url U --token-file F --collection C (or PARLEY_URL, PARLEY_TOKEN_FILE)", "pull needs --url, --token and --collection, and no arguments%s",
+			missing(required{"--url", *url != ""}, required{"--token-file (or --token)", *token != ""}, required{"--collection", *coll != ""}))
 	}
 	// Large pages: fewer round trips while the previous page is verified.
 	q := taxii.Query{Limit: 1000}

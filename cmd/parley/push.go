@@ -52,7 +52,8 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if *url == "" || *token == "" || *keyFile == "" || *coll == "" || len(pos) == 0 {
-		return usageErrorf("parley push --url U --token-file F --key K --collection C FILE...", "push needs --url, --token-file (or --token), --key, --collection and at least one FILE")
+		return usageErrorf("parley push --url U --token-file F --key K --collection C FILE...", "push needs --url, --token-file (or --token), --key, --collection and at least one FILE%s",
+			missing(required{"--url", *url != ""}, required{"--token-file (or --token)", *token != ""}, required{"--key", *keyFile != ""}, required{"--collection", *coll != ""}, required{"a FILE", len(pos) > 0}))
 	}
 	if *onConflict != "fail" && *onConflict != "skip" {
 		return usageErrorf("", "unknown --on-conflict %q: it must be skip or fail", *onConflict)
@@ -252,7 +253,9 @@ func readToken(warn io.Writer, token *string, file string) error {
 	// the node's refusing the request.
 	s, err := peer.ReadToken(file)
 	if err != nil {
-		return usageErrorf("", "%v", err)
+		// The hint names where the file's name came from: a
+		// PARLEY_TOKEN_FILE left from another node is not on the line.
+		return usageErrorf("check "+tokenFlag+": it names the file that parley member add --token-out (or member token) wrote", "%v", err)
 	}
 	*token = s
 	return nil

@@ -383,3 +383,24 @@ func TestDocsFlagsExist(t *testing.T) {
 		t.Errorf("checked only %d flags in docs/; the pattern no longer finds them", checked)
 	}
 }
+
+// TestREADMEGoVersion: the README says which Go builds parley, and it is
+// the go.mod's: a new user with an older Go otherwise meets go.mod's
+// "requires go >=" (or a toolchain download) on the README's first command.
+func TestREADMEGoVersion(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go ([0-9.]+)$`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Go " + string(m[1]) + " or later"; !strings.Contains(string(readme), want) {
+		t.Errorf("README.md doesn't say %q (go.mod's go line)", want)
+	}
+}
