@@ -61,6 +61,9 @@ func TestPullHoldsAPage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("pushes and pulls 32 MiB")
 	}
+	if !ownProcess(t) {
+		return
+	}
 	base, st, _ := demoNode(t)
 	aur := st.Members[0]
 	const n, size = 4000, 8 << 10

@@ -26,6 +26,9 @@ func TestPushInvalidFileMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("checks 10 MiB")
 	}
+	if !ownProcess(t) {
+		return
+	}
 	dir := t.TempDir()
 	if code, _, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "m.key")); code != 0 {
 		t.Fatalf("keygen: exit %d: %s", code, stderr)

@@ -45,6 +45,9 @@ func TestSignHoldsABatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("signs 16 MiB")
 	}
+	if !ownProcess(t) {
+		return
+	}
 	dir := t.TempDir()
 	if code, _, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "m.key")); code != 0 {
 		t.Fatalf("keygen: exit %d: %s", code, stderr)
@@ -77,6 +80,9 @@ func TestSignHoldsABatch(t *testing.T) {
 func TestPushHoldsABatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("pushes 16 MiB")
+	}
+	if !ownProcess(t) {
+		return
 	}
 	base, st, dir := demoNode(t)
 	aur := st.Members[0]
