@@ -53,6 +53,18 @@ const minWitnessMaxConnsPerIP = 4
 // more than max new connections, from several sources, while that one
 // is sent), and what the slow clients hold (connections, bodies read so
 // far) is bounded by max.
+//
+// A connection on which a log's add-checkpoint was answered 200 (a
+// cosignature: only a log's key, or a replay of its checkpoint, earns
+// one) is a log's keep-alive: while it is idle, or its current request
+// began less than grace ago, it goes last, after every other connection
+// waiting on its client, young ones included, the one whose last
+// cosignature is oldest first. Otherwise an attacker keeping old
+// connections busy with cheap requests (each fresher than the log's idle
+// wait) had the log's keep-alive closed first, and each of the log's
+// submissions cost it a new connection and handshake. A connection that
+// earned a cosignature and then sends a request slowly (begun more than
+// grace ago) ranks with the others again.
 type connLimiter struct {
 	net.Listener
 	max, perIP int
@@ -75,7 +87,17 @@ type connSlot struct {
 	// opened is when it was accepted; since is when it last began
 	// waiting on its client.
 	opened, since time.Time
-	source        string
+	// cosigned is when an add-checkpoint on it was last answered 200
+	// (zero if never); idle is whether it is idle between requests.
+	cosigned time.Time
+	idle     bool
+	source   string
+}
+
+// protected reports whether s is a log's keep-alive that goes last, as
+// connLimiter's comment says.
+func (s *connSlot) protected(now time.Time, grace time.Duration) bool {
+	return !s.cosigned.IsZero() && (s.idle || now.Sub(s.since) < grace)
 }
 
 func newConnLimiter(ln net.Listener, max, perIP int, grace time.Duration) *connLimiter {
@@ -155,24 +177,32 @@ func (l *connLimiter) forget(c net.Conn) {
 // is "") to close first to make room, as the type's comment says, or
 // nil if every one has a request being answered. l.mu is held.
 func (l *connLimiter) firstToClose(now time.Time, src string) net.Conn {
-	var old, young net.Conn
-	var oldSince, youngOpened time.Time
+	var old, young, logs net.Conn
+	var oldSince, youngOpened, logsCosigned time.Time
 	for c, s := range l.conns {
 		if s.handlers > s.reading || (src != "" && s.source != src) {
 			continue
 		}
-		if now.Sub(s.opened) >= l.grace {
+		switch {
+		case s.protected(now, l.grace):
+			if logs == nil || s.cosigned.Before(logsCosigned) {
+				logs, logsCosigned = c, s.cosigned
+			}
+		case now.Sub(s.opened) >= l.grace:
 			if old == nil || s.since.Before(oldSince) {
 				old, oldSince = c, s.since
 			}
-		} else if young == nil || s.opened.Before(youngOpened) {
+		case young == nil || s.opened.Before(youngOpened):
 			young, youngOpened = c, s.opened
 		}
 	}
-	if old != nil {
+	switch {
+	case old != nil:
 		return old
+	case young != nil:
+		return young
 	}
-	return young
+	return logs
 }
 
 // closeNow closes c at once: a TLS connection's socket, without the
@@ -195,6 +225,7 @@ func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
 	if s == nil {
 		return
 	}
+	s.idle = st == http.StateIdle
 	switch st {
 	case http.StateClosed, http.StateHijacked:
 		l.forget(c)
@@ -237,9 +268,17 @@ func (l *connLimiter) handler(h http.Handler) http.Handler {
 		if reading {
 			r.Body = &readingBody{ReadCloser: r.Body, done: read}
 		}
+		add := r.Method == http.MethodPost && r.URL.Path == "/add-checkpoint"
+		if add {
+			w = &statusWriter{ResponseWriter: w}
+		}
 		defer func() {
 			read()
+			cosigned := add && w.(*statusWriter).status == http.StatusOK
 			l.update(c, func(s *connSlot) {
+				if cosigned {
+					s.cosigned = l.now()
+				}
 				s.handlers--
 				if s.handlers == s.reading {
 					s.since = l.now()
@@ -273,3 +312,26 @@ func (b *readingBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// statusWriter records the status its handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets an [http.ResponseController] reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

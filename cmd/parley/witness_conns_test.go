@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
@@ -147,4 +149,88 @@ type fakeAddrConn struct {
 
 func (c fakeAddrConn) RemoteAddr() net.Addr {
 	return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(c.addr))
+}
+
+// TestConnLimiterKeepsLogsKeepAlive: with the pool full, a log's idle
+// keep-alive, whose add-checkpoint was answered 200, goes after old
+// connections kept busy with cheap requests (fresher than its wait) and
+// after young ones; one whose add-checkpoint was refused earns nothing;
+// and a log's connection whose current request began more than the
+// grace period ago (a slow request) ranks with the others again.
+func TestConnLimiterKeepsLogsKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	now := time.Unix(1e9, 0)
+	l := newConnLimiter(ln, 4, 4, 10*time.Second)
+	l.now = func() time.Time { return now }
+	witness := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Refuse") != "" {
+			http.Error(w, "no", http.StatusForbidden)
+			return
+		}
+		w.Write([]byte("— cosignature\n"))
+	})
+	cosign := l.handler(witness)
+	add := func(c net.Conn, refuse bool) {
+		t.Helper()
+		r := httptest.NewRequest("POST", "/add-checkpoint", nil)
+		if refuse {
+			r.Header.Set("Refuse", "1")
+		}
+		r = r.WithContext(context.WithValue(r.Context(), limiterConnKey{}, c))
+		l.connState(c, http.StateActive)
+		cosign.ServeHTTP(httptest.NewRecorder(), r)
+		l.connState(c, http.StateIdle)
+	}
+	logC, logS := limiterConnect(t, l)
+	add(logS, false) // the log's keep-alive, cosigned, then idle
+	refusedC, refusedS := limiterConnect(t, l)
+	add(refusedS, true) // an add-checkpoint refused: no credit
+	busyC, busyS := limiterConnect(t, l)
+	for _, s := range []net.Conn{refusedS, busyS} { // old, busy with cheap requests
+		now = now.Add(20 * time.Second)
+		l.connState(s, http.StateActive)
+		l.connState(s, http.StateIdle)
+	}
+	youngC, _ := limiterConnect(t, l)
+
+	want := []net.Conn{refusedC, busyC, youngC}
+	for i, w := range want {
+		now = now.Add(time.Second)
+		limiterConnect(t, l)
+		if !closedSoon(w) {
+			t.Fatalf("new connection %d: the connection that should have made room for it is still open", i+1)
+		}
+		for _, later := range want[i+1:] {
+			if !stillOpen(later) {
+				t.Fatalf("new connection %d closed a connection out of order", i+1)
+			}
+		}
+	}
+
+	// The pool holds the log's keep-alive and the three new ones: the
+	// next new one closes the oldest of those.
+	now = now.Add(time.Second)
+	limiterConnect(t, l)
+	if !stillOpen(logC) {
+		t.Fatal("the log's keep-alive made room before a young connection")
+	}
+
+	// A cosigned connection sending its next request slowly loses its
+	// place once the request is older than the grace period.
+	l = newConnLimiter(ln, 2, 2, 10*time.Second)
+	l.now = func() time.Time { return now }
+	cosign = l.handler(witness)
+	slowC, slowS := limiterConnect(t, l)
+	add(slowS, false)
+	l.connState(slowS, http.StateActive) // its next request, begun and stalled
+	otherC, _ := limiterConnect(t, l)
+	now = now.Add(20 * time.Second)
+	limiterConnect(t, l)
+	if !closedSoon(slowC) || !stillOpen(otherC) {
+		t.Fatal("a cosigned connection stalled in its request was spared over an idle one")
+	}
 }
