@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -154,6 +155,26 @@ type busyConn struct {
 	r *bufio.Reader
 }
 
+// post sends an add-checkpoint of body and reads its answer, which must
+// be 200.
+func (c *busyConn) post(body string) error {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	defer c.SetDeadline(time.Time{})
+	if _, err := fmt.Fprintf(c, "POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("add-checkpoint: %s", resp.Status)
+	}
+	return err
+}
+
 // get sends a cheap GET of a checkpoint and reads its answer.
 func (c *busyConn) get() error {
 	c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -180,7 +201,6 @@ func (c *busyConn) get() error {
 // now one that earned a cosignature goes last, and each of the log's
 // submissions is cosigned on it, within a bound.
 func TestWitnessServeLogKeepAliveOutlastsFlood(t *testing.T) {
-	const max = 8
 	// A grace period short enough that the flood's connections, and the
 	// log's, are soon older than it.
 	savedH, savedR := witnessReadHeaderTimeout, witnessReadTimeout
@@ -198,6 +218,23 @@ func TestWitnessServeLogKeepAliveOutlastsFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	replay := "old 0\n\n" + string(cp)
+	for _, tc := range []struct {
+		name string
+		// busy is the source's request on each of its connections.
+		busy func(*busyConn) error
+	}{
+		{"cheap GETs", (*busyConn).get},
+		// A replay of the log's checkpoint (anyone may fetch it) is
+		// cosigned too, but brings nothing new: it earns no place.
+		{"replays of the log's checkpoint", func(c *busyConn) error { return c.post(replay) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { logKeepAliveOutlastsFlood(t, vkey, cp, tc.busy) })
+	}
+}
+
+func logKeepAliveOutlastsFlood(t *testing.T, vkey string, cp []byte, busy func(*busyConn) error) {
+	const max = 8
 	dir := filepath.Join(t.TempDir(), "w")
 	if code, _, stderr := runCLI(t, "witness", "init", "--data", dir, "--name", "witness.example/w1"); code != 0 {
 		t.Fatalf("witness init: %s", stderr)
@@ -255,7 +292,7 @@ func TestWitnessServeLogKeepAliveOutlastsFlood(t *testing.T) {
 		return bc
 	}
 	for i := 0; i < max-1; i++ {
-		dial().get()
+		busy(dial())
 	}
 	// Rounds of the flood for a while past the grace period, the log
 	// submitting after each.
@@ -265,7 +302,7 @@ func TestWitnessServeLogKeepAliveOutlastsFlood(t *testing.T) {
 		// (those closed to make room fail, and are dropped).
 		live := attacker[:0]
 		for _, c := range attacker {
-			if c.get() == nil {
+			if busy(c) == nil {
 				live = append(live, c)
 			} else {
 				c.Close()
@@ -276,7 +313,7 @@ func TestWitnessServeLogKeepAliveOutlastsFlood(t *testing.T) {
 		// accepted (and made room for) each.
 		dial()
 		dial()
-		if err := dial().get(); err != nil {
+		if err := busy(dial()); err != nil {
 			t.Fatalf("round %d: the source's newest connection: %v", round, err)
 		}
 		submit(round)

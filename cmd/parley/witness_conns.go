@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/parley-exchange/parley/witness"
 )
 
 // defaultWitnessMaxConns is witness serve's --max-connections default: the
@@ -54,16 +56,17 @@ const minWitnessMaxConnsPerIP = 4
 // is sent), and what the slow clients hold (connections, bodies read so
 // far) is bounded by max.
 //
-// A connection on which a log's add-checkpoint was answered 200 (a
-// cosignature: only a log's key, or a replay of its checkpoint, earns
-// one) is a log's keep-alive: while it is idle, or its current request
+// A connection on which a log's add-checkpoint brought a checkpoint new
+// to the witness ([witness.WithNewCheckpoint]: only the log's key signs
+// one; a replay of the checkpoint the witness serves, though cosigned,
+// earns nothing) is a log's keep-alive: while it is idle, or its current request
 // began less than grace ago, it goes last, after every other connection
 // waiting on its client, young ones included, the one whose last
-// cosignature is oldest first. Otherwise an attacker keeping old
+// new checkpoint is oldest first. Otherwise an attacker keeping old
 // connections busy with cheap requests (each fresher than the log's idle
 // wait) had the log's keep-alive closed first, and each of the log's
 // submissions cost it a new connection and handshake. A connection that
-// earned a cosignature and then sends a request slowly (begun more than
+// brought one and then sends a request slowly (begun more than
 // grace ago) ranks with the others again.
 type connLimiter struct {
 	net.Listener
@@ -87,8 +90,8 @@ type connSlot struct {
 	// opened is when it was accepted; since is when it last began
 	// waiting on its client.
 	opened, since time.Time
-	// cosigned is when an add-checkpoint on it was last answered 200
-	// (zero if never); idle is whether it is idle between requests.
+	// cosigned is when an add-checkpoint on it last brought a new
+	// checkpoint (zero if never); idle is whether it is idle between requests.
 	cosigned time.Time
 	idle     bool
 	source   string
@@ -268,17 +271,12 @@ func (l *connLimiter) handler(h http.Handler) http.Handler {
 		if reading {
 			r.Body = &readingBody{ReadCloser: r.Body, done: read}
 		}
-		add := r.Method == http.MethodPost && r.URL.Path == "/add-checkpoint"
-		if add {
-			w = &statusWriter{ResponseWriter: w}
-		}
+		r = r.WithContext(witness.WithNewCheckpoint(r.Context(), func() {
+			l.update(c, func(s *connSlot) { s.cosigned = l.now() })
+		}))
 		defer func() {
 			read()
-			cosigned := add && w.(*statusWriter).status == http.StatusOK
 			l.update(c, func(s *connSlot) {
-				if cosigned {
-					s.cosigned = l.now()
-				}
 				s.handlers--
 				if s.handlers == s.reading {
 					s.since = l.now()
@@ -312,26 +310,3 @@ func (b *readingBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// statusWriter records the status its handler answered with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets an [http.ResponseController] reach the connection's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

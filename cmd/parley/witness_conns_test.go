@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
@@ -152,9 +150,9 @@ func (c fakeAddrConn) RemoteAddr() net.Addr {
 }
 
 // TestConnLimiterKeepsLogsKeepAlive: with the pool full, a log's idle
-// keep-alive, whose add-checkpoint was answered 200, goes after old
-// connections kept busy with cheap requests (fresher than its wait) and
-// after young ones; one whose add-checkpoint was refused earns nothing;
+// keep-alive, whose add-checkpoint brought a new checkpoint, goes after
+// old connections kept busy with cheap requests (fresher than its wait)
+// and after young ones; one whose add-checkpoint didn't earns nothing;
 // and a log's connection whose current request began more than the
 // grace period ago (a slow request) ranks with the others again.
 func TestConnLimiterKeepsLogsKeepAlive(t *testing.T) {
@@ -166,29 +164,22 @@ func TestConnLimiterKeepsLogsKeepAlive(t *testing.T) {
 	now := time.Unix(1e9, 0)
 	l := newConnLimiter(ln, 4, 4, 10*time.Second)
 	l.now = func() time.Time { return now }
-	witness := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Refuse") != "" {
-			http.Error(w, "no", http.StatusForbidden)
-			return
-		}
-		w.Write([]byte("— cosignature\n"))
-	})
-	cosign := l.handler(witness)
-	add := func(c net.Conn, refuse bool) {
+	// A request on c, answered; one that brought a new checkpoint
+	// credits c (the witness calls the hook that the limiter's handler
+	// put in the request's context: see
+	// TestWitnessServeLogKeepAliveOutlastsFlood).
+	add := func(c net.Conn, fresh bool) {
 		t.Helper()
-		r := httptest.NewRequest("POST", "/add-checkpoint", nil)
-		if refuse {
-			r.Header.Set("Refuse", "1")
-		}
-		r = r.WithContext(context.WithValue(r.Context(), limiterConnKey{}, c))
 		l.connState(c, http.StateActive)
-		cosign.ServeHTTP(httptest.NewRecorder(), r)
+		if fresh {
+			l.update(c, func(s *connSlot) { s.cosigned = now })
+		}
 		l.connState(c, http.StateIdle)
 	}
 	logC, logS := limiterConnect(t, l)
-	add(logS, false) // the log's keep-alive, cosigned, then idle
+	add(logS, true) // the log's keep-alive, a new checkpoint, then idle
 	refusedC, refusedS := limiterConnect(t, l)
-	add(refusedS, true) // an add-checkpoint refused: no credit
+	add(refusedS, false) // an add-checkpoint refused, or a replay: no credit
 	busyC, busyS := limiterConnect(t, l)
 	for _, s := range []net.Conn{refusedS, busyS} { // old, busy with cheap requests
 		now = now.Add(20 * time.Second)
@@ -223,9 +214,8 @@ func TestConnLimiterKeepsLogsKeepAlive(t *testing.T) {
 	// place once the request is older than the grace period.
 	l = newConnLimiter(ln, 2, 2, 10*time.Second)
 	l.now = func() time.Time { return now }
-	cosign = l.handler(witness)
 	slowC, slowS := limiterConnect(t, l)
-	add(slowS, false)
+	add(slowS, true)
 	l.connState(slowS, http.StateActive) // its next request, begun and stalled
 	otherC, _ := limiterConnect(t, l)
 	now = now.Add(20 * time.Second)
