@@ -43,7 +43,8 @@ const minWitnessMaxConnsPerIP = 4
 // new one, if each of them has a request being answered), so one source
 // can't fill the pool. When a connection arrives with max open, it
 // closes, to make room, one waiting on its client: one still sending its
-// headers or its body (a handler reading it), or idle between requests.
+// headers or its body (a handler reading it), one not reading its answer
+// (a handler's Write under way), or idle between requests.
 // Connections older than grace (the header timeout) go first, the one
 // that has waited longest since its last request first; only when there
 // is none, the oldest of the younger ones. If every open connection has a
@@ -84,9 +85,10 @@ type connLimiter struct {
 // connSlot is what the limiter knows of one open connection.
 type connSlot struct {
 	// handlers are its requests being answered, reading those of them
-	// still reading their bodies: with handlers == reading it is waiting
-	// on its client.
-	handlers, reading int
+	// still reading their bodies and writing those writing their
+	// answers: with handlers == reading+writing it is waiting on its
+	// client.
+	handlers, reading, writing int
 	// opened is when it was accepted; since is when it last began
 	// waiting on its client.
 	opened, since time.Time
@@ -96,6 +98,11 @@ type connSlot struct {
 	idle     bool
 	source   string
 }
+
+// waiting reports whether s is waiting on its client: each of its
+// requests being answered (if any) reading its body or writing its
+// answer.
+func (s *connSlot) waiting() bool { return s.handlers == s.reading+s.writing }
 
 // protected reports whether s is a log's keep-alive that goes last, as
 // connLimiter's comment says.
@@ -183,7 +190,7 @@ func (l *connLimiter) firstToClose(now time.Time, src string) net.Conn {
 	var old, young, logs net.Conn
 	var oldSince, youngOpened, logsCosigned time.Time
 	for c, s := range l.conns {
-		if s.handlers > s.reading || (src != "" && s.source != src) {
+		if !s.waiting() || (src != "" && s.source != src) {
 			continue
 		}
 		switch {
@@ -233,7 +240,7 @@ func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
 	case http.StateClosed, http.StateHijacked:
 		l.forget(c)
 	default:
-		if s.handlers == s.reading {
+		if s.waiting() {
 			s.since = l.now()
 		}
 	}
@@ -271,6 +278,7 @@ func (l *connLimiter) handler(h http.Handler) http.Handler {
 		if reading {
 			r.Body = &readingBody{ReadCloser: r.Body, done: read}
 		}
+		w = &writingResponse{ResponseWriter: w, l: l, c: c}
 		r = r.WithContext(witness.WithNewCheckpoint(r.Context(), func() {
 			l.update(c, func(s *connSlot) { s.cosigned = l.now() })
 		}))
@@ -278,7 +286,7 @@ func (l *connLimiter) handler(h http.Handler) http.Handler {
 			read()
 			l.update(c, func(s *connSlot) {
 				s.handlers--
-				if s.handlers == s.reading {
+				if s.waiting() {
 					s.since = l.now()
 				}
 			})
@@ -310,3 +318,28 @@ func (b *readingBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// writingResponse counts its connection as waiting on its client while
+// a Write is under way: one that blocks is a client that doesn't read
+// its answer (a GET of a large checkpoint, or an HTTP/2 stream whose
+// window stays shut), and its handler would otherwise hold the
+// connection as "being answered", never closed to make room, with no
+// write timeout to end it.
+type writingResponse struct {
+	http.ResponseWriter
+	l *connLimiter
+	c net.Conn
+}
+
+func (w *writingResponse) Write(p []byte) (int, error) {
+	w.l.update(w.c, func(s *connSlot) {
+		if s.writing++; s.waiting() {
+			s.since = w.l.now()
+		}
+	})
+	defer w.l.update(w.c, func(s *connSlot) { s.writing-- })
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets an [http.ResponseController] reach the server's writer.
+func (w *writingResponse) Unwrap() http.ResponseWriter { return w.ResponseWriter }

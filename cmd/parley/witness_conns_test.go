@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
@@ -223,4 +225,52 @@ func TestConnLimiterKeepsLogsKeepAlive(t *testing.T) {
 	if !closedSoon(slowC) || !stillOpen(otherC) {
 		t.Fatal("a cosigned connection stalled in its request was spared over an idle one")
 	}
+}
+
+// TestConnLimiterClosesConnectionNotReadingItsAnswer: a connection whose
+// handler is blocked writing its answer (a client that doesn't read it)
+// waits on its client: it is closed to make room, as an idle one is,
+// where it used to count as being answered, never closed, and (with no
+// write timeout) held for ever.
+func TestConnLimiterClosesConnectionNotReadingItsAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := newConnLimiter(ln, 1, 1, 10*time.Second)
+	stuckC, stuckS := limiterConnect(t, l)
+	writing := make(chan struct{})
+	release := make(chan struct{})
+	defer close(release)
+	h := l.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("a large checkpoint"))
+	}))
+	go h.ServeHTTP(blockingWriter{ResponseRecorder: httptest.NewRecorder(), writing: writing, release: release},
+		httptest.NewRequest("GET", "/0000/checkpoint", nil).WithContext(context.WithValue(context.Background(), limiterConnKey{}, stuckS)))
+	<-writing
+	// A new connection (Accept, without the fix, closes it and waits
+	// for another: in the background).
+	go l.Accept()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !closedSoon(stuckC) {
+		t.Fatal("a connection whose client doesn't read its answer wasn't closed to make room")
+	}
+}
+
+// blockingWriter's Write blocks until release is closed, as a write to a
+// client that doesn't read does.
+type blockingWriter struct {
+	*httptest.ResponseRecorder
+	writing, release chan struct{}
+}
+
+func (w blockingWriter) Write(p []byte) (int, error) {
+	close(w.writing)
+	<-w.release
+	return w.ResponseRecorder.Write(p)
 }
