@@ -219,7 +219,8 @@ func TestConnLimiterKeepsLogsKeepAlive(t *testing.T) {
 	slowC, slowS := limiterConnect(t, l)
 	add(slowS, true)
 	l.connState(slowS, http.StateActive) // its next request, begun and stalled
-	otherC, _ := limiterConnect(t, l)
+	now = now.Add(time.Second)
+	otherC, _ := limiterConnect(t, l) // idle since, a second later
 	now = now.Add(20 * time.Second)
 	limiterConnect(t, l)
 	if !closedSoon(slowC) || !stillOpen(otherC) {
