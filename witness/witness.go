@@ -549,7 +549,7 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	}
 	n.UnverifiedSigs = nil
 
-	full, b, seq, err := w.accept(ctx, ls, oldSize, proof, n, cp)
+	full, b, seq, fresh, err := w.accept(ctx, ls, oldSize, proof, n, cp)
 	if err != nil {
 		return nil, err
 	}
@@ -571,6 +571,9 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	}
 	ls.mu.Unlock()
 	w.flushEvidence()
+	if f, _ := ctx.Value(newCheckpointKey{}).(func()); f != nil && fresh {
+		f()
+	}
 	// Our cosignature is the last line of the note.
 	s := strings.TrimSuffix(string(full), "\n")
 	return []byte(s[strings.LastIndexByte(s, '\n')+1:] + "\n"), nil
@@ -582,9 +585,10 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 // size is ahead of the accepted checkpoint first waits (up to
 // waitForOlder, while fewer than maxWaiters do) for the checkpoints before
 // it, so that a log may send several requests at once without ordering
-// them itself. It returns the cosigned note, its journal batch and its
-// sequence number.
-func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proof []tlog.Hash, n *note.Note, cp tlog.Checkpoint) ([]byte, *batch, uint64, error) {
+// them itself. It returns the cosigned note, its journal batch, its
+// sequence number, and whether this call queued the record (the
+// checkpoint was new to the witness).
+func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proof []tlog.Hash, n *note.Note, cp tlog.Checkpoint) (full []byte, b *batch, seq uint64, fresh bool, err error) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	ahead := func() bool { return oldSize > 0 && (ls.pnote == nil || ls.pcp.Size < oldSize) }
@@ -606,10 +610,10 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		ls.waiting = slices.DeleteFunc(ls.waiting, func(o orderWaiter) bool { return o.ch == ch })
 	}
 	if err := w.j.err(); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, false, err
 	}
 	if ls.pnote == nil && oldSize != 0 || ls.pnote != nil && oldSize != ls.pcp.Size {
-		return nil, nil, 0, &ConflictError{Size: ls.pcp.Size}
+		return nil, nil, 0, false, &ConflictError{Size: ls.pcp.Size}
 	}
 	switch {
 	case oldSize == cp.Size:
@@ -626,14 +630,14 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 			if cp.Size > 0 {
 				w.keepEvidence(ls, n, tlog.Hash{}, nil)
 			}
-			return nil, nil, 0, fmt.Errorf("%w (the witness's root %s, the checkpoint's %s)", &ConflictError{Size: cp.Size, Fork: true}, have, cp.Hash)
+			return nil, nil, 0, false, fmt.Errorf("%w (the witness's root %s, the checkpoint's %s)", &ConflictError{Size: cp.Size, Fork: true}, have, cp.Hash)
 		}
 		if len(proof) != 0 {
-			return nil, nil, 0, fmt.Errorf("%w: a proof between equal sizes", ErrInconsistent)
+			return nil, nil, 0, false, fmt.Errorf("%w: a proof between equal sizes", ErrInconsistent)
 		}
 	case oldSize == 0:
 		if len(proof) != 0 {
-			return nil, nil, 0, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
+			return nil, nil, 0, false, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
 		}
 	default:
 		if err := tlog.VerifyConsistency(oldSize, cp.Size, proof, ls.pcp.Hash, cp.Hash); err != nil {
@@ -642,12 +646,12 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 			if r1, r2, ok := tlog.ConsistencyRoots(oldSize, cp.Size, proof); ok && r2 == cp.Hash && r1 != ls.pcp.Hash {
 				w.keepEvidence(ls, n, r1, proof)
 			}
-			return nil, nil, 0, fmt.Errorf("%w: %v", ErrInconsistent, err)
+			return nil, nil, 0, false, fmt.Errorf("%w: %v", ErrInconsistent, err)
 		}
 	}
-	full, err := w.cosign(ls, n)
+	full, err = w.cosign(ls, n)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("couldn't cosign: %w", err)
+		return nil, nil, 0, false, fmt.Errorf("couldn't cosign: %w", err)
 	}
 	if oldSize == cp.Size && ls.note != nil && ls.seq == ls.pseq {
 		// The checkpoint on disk, cosigned again (a quiet log re-submits
@@ -659,7 +663,7 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		// cosignature; after a restart they get the one on disk, also
 		// true.
 		ls.note, ls.pnote = full, full
-		return full, nil, ls.seq, nil
+		return full, nil, ls.seq, false, nil
 	}
 	if oldSize == cp.Size && ls.pbatch != nil {
 		// The accepted checkpoint cosigned again while its write may
@@ -667,13 +671,13 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		// answer came back): nothing new to keep either. It waits for
 		// that write, and fails with it, as its first submission does:
 		// no cosignature before the checkpoint is on disk.
-		return full, ls.pbatch, ls.pseq, nil
+		return full, ls.pbatch, ls.pseq, false, nil
 	}
 	// Queued under ls.mu, so this log's records reach the journal in the
 	// order they were accepted.
-	b, err := w.j.enqueue(cp.Origin, full)
+	b, err = w.j.enqueue(cp.Origin, full)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, false, err
 	}
 	ls.pseq++
 	ls.pnote, ls.pcp, ls.pbatch = full, cp, b
@@ -689,7 +693,7 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 	}
 	clear(ls.waiting[len(keep):])
 	ls.waiting = keep
-	return full, b, ls.pseq, nil
+	return full, b, ls.pseq, true, nil
 }
 
 // keepEvidence writes split-view evidence of the log's latest checkpoint
@@ -864,4 +868,19 @@ func (w *Witness) Evidence() ([]string, error) {
 		}
 	}
 	return m, nil
+}
+
+type newCheckpointKey struct{}
+
+// WithNewCheckpoint returns a copy of ctx under which
+// [Witness.AddCheckpoint] calls f, before it returns the cosignature,
+// when the checkpoint it cosigned was new to the witness: written to its
+// journal, as a log's first checkpoint or one that grew its tree is. A
+// checkpoint it had already accepted, submitted again (a quiet log's
+// re-submission, or anyone's replay of the checkpoint it serves), doesn't
+// call f. [Witness.Handler] passes its request's context, so a server can
+// tell which connections brought a log's new checkpoints: only the log's
+// key signs those.
+func WithNewCheckpoint(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, newCheckpointKey{}, f)
 }

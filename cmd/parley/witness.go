@@ -65,6 +65,12 @@ var (
 	witnessReadTimeout       = time.Minute
 )
 
+// witnessMaxHeaderBytes bounds a request's headers (the server allows
+// 4 KiB more): a witness's requests carry a few short headers, and the
+// server's default of 1 MiB let each of --max-connections connections
+// hold a megabyte of headers, sent slowly within the header timeout.
+const witnessMaxHeaderBytes = 16 << 10
+
 func runWitness(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return usageErrorf(witnessUsage, "witness needs a subcommand: init or serve")
@@ -336,7 +342,8 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	lim := newConnLimiter(ln, *maxConns, *maxPerIP, witnessReadHeaderTimeout)
 	ln = lim
 	srv := &http.Server{Handler: lim.handler(w.Handler()), ReadHeaderTimeout: witnessReadHeaderTimeout, ReadTimeout: witnessReadTimeout,
-		ConnState: lim.connState, ConnContext: lim.connContext,
+		MaxHeaderBytes: witnessMaxHeaderBytes,
+		ConnState:      lim.connState, ConnContext: lim.connContext,
 		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: witnessMaxStreams},
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	ctx, cancel := context.WithCancel(ctx)

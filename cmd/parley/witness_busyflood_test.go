@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -154,6 +155,26 @@ type busyConn struct {
 	r *bufio.Reader
 }
 
+// post sends an add-checkpoint of body and reads its answer, which must
+// be 200.
+func (c *busyConn) post(body string) error {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	defer c.SetDeadline(time.Time{})
+	if _, err := fmt.Fprintf(c, "POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("add-checkpoint: %s", resp.Status)
+	}
+	return err
+}
+
 // get sends a cheap GET of a checkpoint and reads its answer.
 func (c *busyConn) get() error {
 	c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -168,4 +189,133 @@ func (c *busyConn) get() error {
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return err
+}
+
+// TestWitnessServeLogKeepAliveOutlastsFlood: a source fills the pool
+// (--max-connections-per-ip as large as --max-connections) with
+// connections it keeps busy with cheap GETs, and keeps opening new ones,
+// idle or with a GET each, while a log submits add-checkpoint after
+// add-checkpoint on its one keep-alive connection. The log's connection,
+// idle between its submissions (so its wait is older than each of the
+// source's cheap requests), used to be the first closed to make room:
+// now one that earned a cosignature goes last, and each of the log's
+// submissions is cosigned on it, within a bound.
+func TestWitnessServeLogKeepAliveOutlastsFlood(t *testing.T) {
+	// A grace period short enough that the flood's connections, and the
+	// log's, are soon older than it.
+	savedH, savedR := witnessReadHeaderTimeout, witnessReadTimeout
+	t.Cleanup(func() { witnessReadHeaderTimeout, witnessReadTimeout = savedH, savedR })
+	witnessReadHeaderTimeout, witnessReadTimeout = 20*time.Millisecond, 30*time.Second
+	skey, vkey, err := tlog.NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{7}, 64)), "node.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "node.example/log", Size: 0, Hash: tlog.EmptyRoot()}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay := "old 0\n\n" + string(cp)
+	for _, tc := range []struct {
+		name string
+		// busy is the source's request on each of its connections.
+		busy func(*busyConn) error
+	}{
+		{"cheap GETs", (*busyConn).get},
+		// A replay of the log's checkpoint (anyone may fetch it) is
+		// cosigned too, but brings nothing new: it earns no place.
+		{"replays of the log's checkpoint", func(c *busyConn) error { return c.post(replay) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { logKeepAliveOutlastsFlood(t, vkey, cp, tc.busy) })
+	}
+}
+
+func logKeepAliveOutlastsFlood(t *testing.T, vkey string, cp []byte, busy func(*busyConn) error) {
+	const max = 8
+	dir := filepath.Join(t.TempDir(), "w")
+	if code, _, stderr := runCLI(t, "witness", "init", "--data", dir, "--name", "witness.example/w1"); code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	base := runInProcess(t, []string{"witness", "serve"}, "--data", dir, "--listen", "127.0.0.1:0", "--log", vkey,
+		"--max-connections", "8", "--max-connections-per-ip", "8")
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	logConn, err := d.Dial("tcp", u.Host)
+	if err != nil {
+		t.Skipf("can't connect from 127.0.0.2 here: %v", err)
+	}
+	defer logConn.Close()
+	logR := bufio.NewReader(logConn)
+	submit := func(round int) {
+		t.Helper()
+		req, err := http.NewRequest("POST", base+"/add-checkpoint", strings.NewReader("old 0\n\n"+string(cp)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logConn.SetDeadline(time.Now().Add(5 * time.Second))
+		defer logConn.SetDeadline(time.Time{})
+		if err := req.Write(logConn); err != nil {
+			t.Fatalf("round %d: the log's add-checkpoint on its keep-alive: %v", round, err)
+		}
+		resp, err := http.ReadResponse(logR, req)
+		if err != nil {
+			t.Fatalf("round %d: the log's add-checkpoint on its keep-alive: %v", round, err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("round %d: the log's add-checkpoint: %s: %q", round, resp.Status, msg)
+		}
+	}
+	submit(0)
+
+	var attacker []*busyConn
+	defer func() {
+		for _, c := range attacker {
+			c.Close()
+		}
+	}()
+	dial := func() *busyConn {
+		t.Helper()
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc := &busyConn{Conn: c, r: bufio.NewReader(c)}
+		attacker = append(attacker, bc)
+		return bc
+	}
+	for i := 0; i < max-1; i++ {
+		busy(dial())
+	}
+	// Rounds of the flood for a while past the grace period, the log
+	// submitting after each.
+	start := time.Now()
+	for round := 1; round <= 20 || time.Since(start) < 10*witnessReadHeaderTimeout; round++ {
+		// The source's open connections each send a cheap request
+		// (those closed to make room fail, and are dropped).
+		live := attacker[:0]
+		for _, c := range attacker {
+			if busy(c) == nil {
+				live = append(live, c)
+			} else {
+				c.Close()
+			}
+		}
+		attacker = live
+		// New ones: two idle, then one answered, so the witness has
+		// accepted (and made room for) each.
+		dial()
+		dial()
+		if err := busy(dial()); err != nil {
+			t.Fatalf("round %d: the source's newest connection: %v", round, err)
+		}
+		submit(round)
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/parley-exchange/parley/witness"
 )
 
 // defaultWitnessMaxConns is witness serve's --max-connections default: the
@@ -41,7 +43,8 @@ const minWitnessMaxConnsPerIP = 4
 // new one, if each of them has a request being answered), so one source
 // can't fill the pool. When a connection arrives with max open, it
 // closes, to make room, one waiting on its client: one still sending its
-// headers or its body (a handler reading it), or idle between requests.
+// headers or its body (a handler reading it), one not reading its answer
+// (a handler's Write under way), or idle between requests.
 // Connections older than grace (the header timeout) go first, the one
 // that has waited longest since its last request first; only when there
 // is none, the oldest of the younger ones. If every open connection has a
@@ -53,6 +56,19 @@ const minWitnessMaxConnsPerIP = 4
 // more than max new connections, from several sources, while that one
 // is sent), and what the slow clients hold (connections, bodies read so
 // far) is bounded by max.
+//
+// A connection on which a log's add-checkpoint brought a checkpoint new
+// to the witness ([witness.WithNewCheckpoint]: only the log's key signs
+// one; a replay of the checkpoint the witness serves, though cosigned,
+// earns nothing) is a log's keep-alive: while it is idle, or its current request
+// began less than grace ago, it goes last, after every other connection
+// waiting on its client, young ones included, the one whose last
+// new checkpoint is oldest first. Otherwise an attacker keeping old
+// connections busy with cheap requests (each fresher than the log's idle
+// wait) had the log's keep-alive closed first, and each of the log's
+// submissions cost it a new connection and handshake. A connection that
+// brought one and then sends a request slowly (begun more than
+// grace ago) ranks with the others again.
 type connLimiter struct {
 	net.Listener
 	max, perIP int
@@ -69,13 +85,29 @@ type connLimiter struct {
 // connSlot is what the limiter knows of one open connection.
 type connSlot struct {
 	// handlers are its requests being answered, reading those of them
-	// still reading their bodies: with handlers == reading it is waiting
-	// on its client.
-	handlers, reading int
+	// still reading their bodies and writing those writing their
+	// answers: with handlers == reading+writing it is waiting on its
+	// client.
+	handlers, reading, writing int
 	// opened is when it was accepted; since is when it last began
 	// waiting on its client.
 	opened, since time.Time
-	source        string
+	// cosigned is when an add-checkpoint on it last brought a new
+	// checkpoint (zero if never); idle is whether it is idle between requests.
+	cosigned time.Time
+	idle     bool
+	source   string
+}
+
+// waiting reports whether s is waiting on its client: each of its
+// requests being answered (if any) reading its body or writing its
+// answer.
+func (s *connSlot) waiting() bool { return s.handlers == s.reading+s.writing }
+
+// protected reports whether s is a log's keep-alive that goes last, as
+// connLimiter's comment says.
+func (s *connSlot) protected(now time.Time, grace time.Duration) bool {
+	return !s.cosigned.IsZero() && (s.idle || now.Sub(s.since) < grace)
 }
 
 func newConnLimiter(ln net.Listener, max, perIP int, grace time.Duration) *connLimiter {
@@ -155,24 +187,32 @@ func (l *connLimiter) forget(c net.Conn) {
 // is "") to close first to make room, as the type's comment says, or
 // nil if every one has a request being answered. l.mu is held.
 func (l *connLimiter) firstToClose(now time.Time, src string) net.Conn {
-	var old, young net.Conn
-	var oldSince, youngOpened time.Time
+	var old, young, logs net.Conn
+	var oldSince, youngOpened, logsCosigned time.Time
 	for c, s := range l.conns {
-		if s.handlers > s.reading || (src != "" && s.source != src) {
+		if !s.waiting() || (src != "" && s.source != src) {
 			continue
 		}
-		if now.Sub(s.opened) >= l.grace {
+		switch {
+		case s.protected(now, l.grace):
+			if logs == nil || s.cosigned.Before(logsCosigned) {
+				logs, logsCosigned = c, s.cosigned
+			}
+		case now.Sub(s.opened) >= l.grace:
 			if old == nil || s.since.Before(oldSince) {
 				old, oldSince = c, s.since
 			}
-		} else if young == nil || s.opened.Before(youngOpened) {
+		case young == nil || s.opened.Before(youngOpened):
 			young, youngOpened = c, s.opened
 		}
 	}
-	if old != nil {
+	switch {
+	case old != nil:
 		return old
+	case young != nil:
+		return young
 	}
-	return young
+	return logs
 }
 
 // closeNow closes c at once: a TLS connection's socket, without the
@@ -195,11 +235,12 @@ func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
 	if s == nil {
 		return
 	}
+	s.idle = st == http.StateIdle
 	switch st {
 	case http.StateClosed, http.StateHijacked:
 		l.forget(c)
 	default:
-		if s.handlers == s.reading {
+		if s.waiting() {
 			s.since = l.now()
 		}
 	}
@@ -237,11 +278,15 @@ func (l *connLimiter) handler(h http.Handler) http.Handler {
 		if reading {
 			r.Body = &readingBody{ReadCloser: r.Body, done: read}
 		}
+		w = &writingResponse{ResponseWriter: w, l: l, c: c}
+		r = r.WithContext(witness.WithNewCheckpoint(r.Context(), func() {
+			l.update(c, func(s *connSlot) { s.cosigned = l.now() })
+		}))
 		defer func() {
 			read()
 			l.update(c, func(s *connSlot) {
 				s.handlers--
-				if s.handlers == s.reading {
+				if s.waiting() {
 					s.since = l.now()
 				}
 			})
@@ -273,3 +318,28 @@ func (b *readingBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// writingResponse counts its connection as waiting on its client while
+// a Write is under way: one that blocks is a client that doesn't read
+// its answer (a GET of a large checkpoint, or an HTTP/2 stream whose
+// window stays shut), and its handler would otherwise hold the
+// connection as "being answered", never closed to make room, with no
+// write timeout to end it.
+type writingResponse struct {
+	http.ResponseWriter
+	l *connLimiter
+	c net.Conn
+}
+
+func (w *writingResponse) Write(p []byte) (int, error) {
+	w.l.update(w.c, func(s *connSlot) {
+		if s.writing++; s.waiting() {
+			s.since = w.l.now()
+		}
+	})
+	defer w.l.update(w.c, func(s *connSlot) { s.writing-- })
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets an [http.ResponseController] reach the server's writer.
+func (w *writingResponse) Unwrap() http.ResponseWriter { return w.ResponseWriter }

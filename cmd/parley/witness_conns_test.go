@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
@@ -147,4 +149,129 @@ type fakeAddrConn struct {
 
 func (c fakeAddrConn) RemoteAddr() net.Addr {
 	return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(c.addr))
+}
+
+// TestConnLimiterKeepsLogsKeepAlive: with the pool full, a log's idle
+// keep-alive, whose add-checkpoint brought a new checkpoint, goes after
+// old connections kept busy with cheap requests (fresher than its wait)
+// and after young ones; one whose add-checkpoint didn't earns nothing;
+// and a log's connection whose current request began more than the
+// grace period ago (a slow request) ranks with the others again.
+func TestConnLimiterKeepsLogsKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	now := time.Unix(1e9, 0)
+	l := newConnLimiter(ln, 4, 4, 10*time.Second)
+	l.now = func() time.Time { return now }
+	// A request on c, answered; one that brought a new checkpoint
+	// credits c (the witness calls the hook that the limiter's handler
+	// put in the request's context: see
+	// TestWitnessServeLogKeepAliveOutlastsFlood).
+	add := func(c net.Conn, fresh bool) {
+		t.Helper()
+		l.connState(c, http.StateActive)
+		if fresh {
+			l.update(c, func(s *connSlot) { s.cosigned = now })
+		}
+		l.connState(c, http.StateIdle)
+	}
+	logC, logS := limiterConnect(t, l)
+	add(logS, true) // the log's keep-alive, a new checkpoint, then idle
+	refusedC, refusedS := limiterConnect(t, l)
+	add(refusedS, false) // an add-checkpoint refused, or a replay: no credit
+	busyC, busyS := limiterConnect(t, l)
+	for _, s := range []net.Conn{refusedS, busyS} { // old, busy with cheap requests
+		now = now.Add(20 * time.Second)
+		l.connState(s, http.StateActive)
+		l.connState(s, http.StateIdle)
+	}
+	youngC, _ := limiterConnect(t, l)
+
+	want := []net.Conn{refusedC, busyC, youngC}
+	for i, w := range want {
+		now = now.Add(time.Second)
+		limiterConnect(t, l)
+		if !closedSoon(w) {
+			t.Fatalf("new connection %d: the connection that should have made room for it is still open", i+1)
+		}
+		for _, later := range want[i+1:] {
+			if !stillOpen(later) {
+				t.Fatalf("new connection %d closed a connection out of order", i+1)
+			}
+		}
+	}
+
+	// The pool holds the log's keep-alive and the three new ones: the
+	// next new one closes the oldest of those.
+	now = now.Add(time.Second)
+	limiterConnect(t, l)
+	if !stillOpen(logC) {
+		t.Fatal("the log's keep-alive made room before a young connection")
+	}
+
+	// A cosigned connection sending its next request slowly loses its
+	// place once the request is older than the grace period.
+	l = newConnLimiter(ln, 2, 2, 10*time.Second)
+	l.now = func() time.Time { return now }
+	slowC, slowS := limiterConnect(t, l)
+	add(slowS, true)
+	l.connState(slowS, http.StateActive) // its next request, begun and stalled
+	now = now.Add(time.Second)
+	otherC, _ := limiterConnect(t, l) // idle since, a second later
+	now = now.Add(20 * time.Second)
+	limiterConnect(t, l)
+	if !closedSoon(slowC) || !stillOpen(otherC) {
+		t.Fatal("a cosigned connection stalled in its request was spared over an idle one")
+	}
+}
+
+// TestConnLimiterClosesConnectionNotReadingItsAnswer: a connection whose
+// handler is blocked writing its answer (a client that doesn't read it)
+// waits on its client: it is closed to make room, as an idle one is,
+// where it used to count as being answered, never closed, and (with no
+// write timeout) held for ever.
+func TestConnLimiterClosesConnectionNotReadingItsAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := newConnLimiter(ln, 1, 1, 10*time.Second)
+	stuckC, stuckS := limiterConnect(t, l)
+	writing := make(chan struct{})
+	release := make(chan struct{})
+	defer close(release)
+	h := l.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("a large checkpoint"))
+	}))
+	go h.ServeHTTP(blockingWriter{ResponseRecorder: httptest.NewRecorder(), writing: writing, release: release},
+		httptest.NewRequest("GET", "/0000/checkpoint", nil).WithContext(context.WithValue(context.Background(), limiterConnKey{}, stuckS)))
+	<-writing
+	// A new connection (Accept, without the fix, closes it and waits
+	// for another: in the background).
+	go l.Accept()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !closedSoon(stuckC) {
+		t.Fatal("a connection whose client doesn't read its answer wasn't closed to make room")
+	}
+}
+
+// blockingWriter's Write blocks until release is closed, as a write to a
+// client that doesn't read does.
+type blockingWriter struct {
+	*httptest.ResponseRecorder
+	writing, release chan struct{}
+}
+
+func (w blockingWriter) Write(p []byte) (int, error) {
+	close(w.writing)
+	<-w.release
+	return w.ResponseRecorder.Write(p)
 }
