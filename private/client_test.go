@@ -70,14 +70,8 @@ func TestClientCheckAgainstLyingNodes(t *testing.T) {
 	ctx := context.Background()
 	honest := newTestProvider(t, 1)
 	other := newTestProvider(t, 2)
-	set, err := honest.BuildSet(ctx, providerValues)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherSet, err := other.BuildSet(ctx, providerValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := buildTestSet(t, honest)
+	otherSet := buildTestSet(t, other)
 	fix := newReceiptFixture(t, honest.PublicKey(), "set1")
 	otherFix := newReceiptFixture(t, other.PublicKey(), "set1") // another log, its own key
 	good := func() *fakeNode {
@@ -169,10 +163,7 @@ func TestClientCheckAgainstLyingNodes(t *testing.T) {
 func TestClientCheckProgress(t *testing.T) {
 	ctx := context.Background()
 	p := newTestProvider(t, 1)
-	set, err := p.BuildSet(ctx, providerValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := buildTestSet(t, p)
 	fix := newReceiptFixture(t, p.PublicKey(), "set1")
 	f := &fakeNode{info: SetInfo{ID: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), KeyLogIndex: 3}, set: set, receipt: fix.receipt, eval: p, budget: 100}
 	srv := httptest.NewServer(f)

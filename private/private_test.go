@@ -29,6 +29,17 @@ func newTestProvider(t testing.TB, seed byte) *Provider {
 	return NewProvider(key, testRand(seed+100))
 }
 
+// buildTestSet sets up the tests' private set: providerValues' set
+// built by p, failing t if BuildSet fails.
+func buildTestSet(t testing.TB, p *Provider) *Set {
+	t.Helper()
+	set, err := p.BuildSet(context.Background(), providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
 var providerValues = []string{
 	"domain-name:evil.example",
 	"ipv4-addr:198.51.100.7",
@@ -101,13 +112,9 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	ctx := context.Background()
 	p := newTestProvider(t, 1)
 	other := newTestProvider(t, 7)
-	set, err := p.BuildSet(ctx, providerValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := buildTestSet(t, p)
 	q := NewQuerier(p.PublicKey(), testRand(3))
 	query, req, err := q.Blind([]string{"domain-name:evil.example", "ipv4-addr:192.0.2.1"})
 	if err != nil {
@@ -188,10 +195,7 @@ func TestRefusals(t *testing.T) {
 		}
 	})
 	t.Run("set under another key", func(t *testing.T) {
-		otherSet, err := other.BuildSet(ctx, providerValues)
-		if err != nil {
-			t.Fatal(err)
-		}
+		otherSet := buildTestSet(t, other)
 		if _, err := q.Match(otherSet, query, good); !errors.Is(err, ErrKeyMismatch) {
 			t.Fatalf("Match = %v, want ErrKeyMismatch", err)
 		}
@@ -219,12 +223,8 @@ func TestRefusals(t *testing.T) {
 // they are not any plain or hashed form of a value, and the same values
 // under another key give unrelated tags.
 func TestTagsRevealNoValue(t *testing.T) {
-	ctx := context.Background()
 	p := newTestProvider(t, 1)
-	set, err := p.BuildSet(ctx, providerValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := buildTestSet(t, p)
 	wire, err := set.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -237,10 +237,7 @@ func TestTagsRevealNoValue(t *testing.T) {
 			}
 		}
 	}
-	other, err := newTestProvider(t, 9).BuildSet(ctx, providerValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := buildTestSet(t, newTestProvider(t, 9))
 	for _, tag := range other.Tags() {
 		if set.Contains(tag) {
 			t.Errorf("tag %s is the same under two keys", tag)
@@ -312,10 +309,7 @@ func TestKeys(t *testing.T) {
 
 func TestSetEncoding(t *testing.T) {
 	p := newTestProvider(t, 1)
-	set, err := p.BuildSet(context.Background(), providerValues)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := buildTestSet(t, p)
 	b, err := set.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -354,10 +348,7 @@ func TestSetEncoding(t *testing.T) {
 
 func FuzzParseSet(f *testing.F) {
 	p := newTestProvider(f, 1)
-	set, err := p.BuildSet(context.Background(), providerValues)
-	if err != nil {
-		f.Fatal(err)
-	}
+	set := buildTestSet(f, p)
 	b, _ := set.MarshalBinary()
 	f.Add(b)
 	f.Add([]byte(setMagic))

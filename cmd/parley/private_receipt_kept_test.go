@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,15 +23,7 @@ func TestPrivateReceiptRefusesKeptWithdrawal(t *testing.T) {
 	ctx := context.Background()
 	base, st, _ := demoNode(t)
 	a, b := st.Members[0], st.Members[1]
-	values := filepath.Join(t.TempDir(), "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:kept-receipt.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-	if code != 0 {
-		t.Fatalf("publish: exit %d: %s", code, stderr)
-	}
-	set := strings.TrimSpace(stdout)
+	set := publishPrivateSet(t, base, a.Token, st.Collections.Shared, "domain-name:kept-receipt.example\n")
 	seenFile := filepath.Join(t.TempDir(), "seen.json")
 	receipt := func(u string) (int, string, string) {
 		return runCLI(t, "private", "receipt", "--url", u, "--token", b.Token, "--set", set, "--seen", seenFile)
@@ -73,7 +64,7 @@ func TestPrivateReceiptRefusesKeptWithdrawal(t *testing.T) {
 		}
 	}))
 	defer replay.Close()
-	code, stdout, stderr = receipt(replay.URL)
+	code, stdout, stderr := receipt(replay.URL)
 	if code != 4 || stdout != "" || !strings.Contains(stderr, "withdrawn") || !strings.Contains(stderr, ".withdrawn.json") {
 		t.Fatalf("receipt of a replayed withdrawn set: exit %d: %q %s", code, stdout, stderr)
 	}

@@ -25,15 +25,7 @@ import (
 func TestPrivateReceiptKeptAndWithdrawn(t *testing.T) {
 	base, st, _ := demoNode(t)
 	a, b := st.Members[0], st.Members[1]
-	values := filepath.Join(t.TempDir(), "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-	if code != 0 {
-		t.Fatalf("publish: exit %d: %s", code, stderr)
-	}
-	set := strings.TrimSpace(stdout)
+	set := publishPrivateSet(t, base, a.Token, st.Collections.Shared, "domain-name:ballot-phish.example\n")
 	work := t.TempDir()
 	seenFile := filepath.Join(work, "seen.json")
 	kept := filepath.Join(work, "seen.receipts")
@@ -58,7 +50,7 @@ func TestPrivateReceiptKeptAndWithdrawn(t *testing.T) {
 	if code, _, _ := runCLIWithStdin(t, []byte("domain-name:ballot-phish.example\n"), "private", "check", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile, "-"); code != 4 {
 		t.Errorf("check against the withdrawn set: exit %d, want 4", code)
 	}
-	code, stdout, stderr = runCLI(t, "private", "receipt", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile)
+	code, stdout, stderr := runCLI(t, "private", "receipt", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile)
 	if code != 0 || !strings.Contains(stdout, "withdrawn\t") || !strings.Contains(stdout, "provider\t"+a.ID) {
 		t.Fatalf("receipt of the withdrawn set: exit %d: %q %s", code, stdout, stderr)
 	}
@@ -100,18 +92,10 @@ func TestPrivateReceiptKeptAndWithdrawn(t *testing.T) {
 func TestPrivateWithdrawSigned(t *testing.T) {
 	base, st, _ := demoNode(t)
 	a, b := st.Members[0], st.Members[1]
-	values := filepath.Join(t.TempDir(), "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	work := t.TempDir()
 	seenFile := filepath.Join(work, "seen.json")
 	for _, signed := range []bool{true, false} {
-		code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-		if code != 0 {
-			t.Fatalf("publish: exit %d: %s", code, stderr)
-		}
-		set := strings.TrimSpace(stdout)
+		set := publishPrivateSet(t, base, a.Token, st.Collections.Shared, "domain-name:ballot-phish.example\n")
 		args := []string{"private", "withdraw", "--url", base, "--token", a.Token, "--set", set}
 		if signed {
 			args = append(args, "--key", a.KeyFile, "--seen", filepath.Join(work, "a-seen.json"))
@@ -119,7 +103,7 @@ func TestPrivateWithdrawSigned(t *testing.T) {
 		if code, _, stderr := runCLI(t, args...); code != 0 {
 			t.Fatalf("withdraw (signed %v): exit %d: %s", signed, code, stderr)
 		}
-		code, stdout, stderr = runCLI(t, "private", "receipt", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile)
+		code, stdout, stderr := runCLI(t, "private", "receipt", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile)
 		want := "withdrawn by\tthe node (unsigned"
 		if signed {
 			want = "withdrawn by\tthe provider (signed"
@@ -192,10 +176,6 @@ func TestPrivateWithdrawSignatureDropped(t *testing.T) {
 		proxy.ServeHTTP(w, r)
 	}))
 	defer old.Close()
-	values := filepath.Join(t.TempDir(), "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	work := t.TempDir()
 	for _, via := range []struct {
 		name, url, want string
@@ -204,12 +184,8 @@ func TestPrivateWithdrawSignatureDropped(t *testing.T) {
 		{"the node", base, "the node logged your signed withdrawal", 0},
 		{"a node that drops the signature", old.URL, "withdrawn unsigned", 1},
 	} {
-		code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-		if code != 0 {
-			t.Fatalf("publish: exit %d: %s", code, stderr)
-		}
-		set := strings.TrimSpace(stdout)
-		code, _, stderr = runCLI(t, "private", "withdraw", "--url", via.url, "--token", a.Token, "--set", set, "--key", a.KeyFile, "--seen", filepath.Join(work, "seen.json"))
+		set := publishPrivateSet(t, base, a.Token, st.Collections.Shared, "domain-name:ballot-phish.example\n")
+		code, _, stderr := runCLI(t, "private", "withdraw", "--url", via.url, "--token", a.Token, "--set", set, "--key", a.KeyFile, "--seen", filepath.Join(work, "seen.json"))
 		if code != via.code || !strings.Contains(stderr, via.want) {
 			t.Errorf("%s: exit %d (want %d): %s; want %q", via.name, code, via.code, stderr, via.want)
 		}

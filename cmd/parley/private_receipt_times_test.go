@@ -57,15 +57,7 @@ func TestPrivateReceiptWithdrawalTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	values := filepath.Join(work, "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runCLI(t, "private", "publish", "--url", nodeURL, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-	if code != 0 {
-		t.Fatalf("publish: exit %d: %s", code, stderr)
-	}
-	set := strings.TrimSpace(stdout)
+	set := publishPrivateSet(t, nodeURL, a.Token, st.Collections.Shared, "domain-name:ballot-phish.example\n")
 	ahead.Store(int64(2 * time.Hour))
 	if code, _, stderr := runCLI(t, "private", "withdraw", "--url", nodeURL, "--token", a.Token, "--set", set); code != 0 {
 		t.Fatalf("withdraw: exit %d: %s", code, stderr)

@@ -26,15 +26,7 @@ func TestPrivateCheckRefusesKeptWithdrawal(t *testing.T) {
 	ctx := context.Background()
 	base, st, _ := demoNode(t)
 	a, b := st.Members[0], st.Members[1]
-	values := filepath.Join(t.TempDir(), "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-	if code != 0 {
-		t.Fatalf("publish: exit %d: %s", code, stderr)
-	}
-	set := strings.TrimSpace(stdout)
+	set := publishPrivateSet(t, base, a.Token, st.Collections.Shared, "domain-name:ballot-phish.example\n")
 	// A '[' in the directory's name: the kept receipts are found by name,
 	// not by a glob pattern it would break.
 	seenDir := filepath.Join(t.TempDir(), "w[1]")
@@ -98,7 +90,7 @@ func TestPrivateCheckRefusesKeptWithdrawal(t *testing.T) {
 		}
 	}))
 	defer replay.Close()
-	code, stdout, stderr = check(replay.URL)
+	code, stdout, stderr := check(replay.URL)
 	if n := evaluations.Load(); n != 0 {
 		t.Fatalf("check sent %d evaluation(s) to a set whose withdrawal it kept: exit %d: %s", n, code, stderr)
 	}

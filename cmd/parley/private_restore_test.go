@@ -28,15 +28,7 @@ func TestPrivateCheckAfterRestoreOfWithdrawnSet(t *testing.T) {
 	base, st, dir := demoNode(t)
 	a, b := st.Members[0], st.Members[1]
 	work := t.TempDir()
-	values := filepath.Join(work, "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:restored-set.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-	if code != 0 {
-		t.Fatalf("publish: exit %d: %s", code, stderr)
-	}
-	set := strings.TrimSpace(stdout)
+	set := publishPrivateSet(t, base, a.Token, st.Collections.Shared, "domain-name:restored-set.example\n")
 	seen := filepath.Join(work, "seen.json")
 	check := func(u string) (int, string, string) {
 		return runCLIWithStdin(t, []byte("domain-name:restored-set.example\n"), "private", "check", "--url", u, "--token", b.Token, "--set", set, "--seen", seen, "--receipts", filepath.Join(work, "receipts"))
@@ -126,7 +118,7 @@ func TestPrivateCheckAfterRestoreOfWithdrawnSet(t *testing.T) {
 		forward.ServeHTTP(w, r)
 	}))
 	defer proxy.Close()
-	code, stdout, stderr = check(proxy.URL)
+	code, stdout, stderr := check(proxy.URL)
 	if n := evaluations.Load(); n != 0 || code != 4 || stdout != "" || !strings.Contains(stderr, "the log went back") || !strings.Contains(stderr, "nothing was sent") {
 		t.Fatalf("check sent %d evaluation(s) to a restored node that revived a withdrawn set: exit %d: %q %s", n, code, stdout, stderr)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,15 +17,7 @@ import (
 func TestPrivateCheckSeenAndPolicy(t *testing.T) {
 	base, st, dir := demoNode(t)
 	a, b := st.Members[0], st.Members[1]
-	values := filepath.Join(t.TempDir(), "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\nipv4-addr:203.0.113.77\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
-	if code != 0 {
-		t.Fatalf("publish: exit %d: %s", code, stderr)
-	}
-	set := strings.TrimSpace(stdout)
+	set := publishPrivateSet(t, base, a.Token, st.Collections.Shared, "domain-name:ballot-phish.example\nipv4-addr:203.0.113.77\n")
 	seenFile := filepath.Join(t.TempDir(), "seen.json")
 	check := func(extra ...string) (int, string, string) {
 		args := append([]string{"private", "check", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile}, extra...)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,13 +48,5 @@ func signedWithdrawalsNode(t *testing.T) (*node.Node, string, demoState, string)
 		t.Fatal(err)
 	}
 	nodeURL := serveOpened(t, ctx, cancel, n)
-	values := filepath.Join(t.TempDir(), "values.txt")
-	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runCLI(t, "private", "publish", "--url", nodeURL, "--token", st.Members[0].Token, "--collection", st.Collections.Shared, "--values", values)
-	if code != 0 {
-		t.Fatalf("publish: exit %d: %s", code, stderr)
-	}
-	return n, nodeURL, st, strings.TrimSpace(stdout)
+	return n, nodeURL, st, publishPrivateSet(t, nodeURL, st.Members[0].Token, st.Collections.Shared, "domain-name:ballot-phish.example\n")
 }

@@ -71,14 +71,8 @@ func TestRunDripHoldsNoOtherFeed(t *testing.T) {
 	defer cancel()
 	sk := &signalSink{sink: sink{stored: map[string]int{}}, got: make(chan struct{}, 1)}
 	now := func() time.Time { return epoch }
-	done := make(chan error, 1)
-	go func() {
-		done <- feed.Run(ctx, st, sk, now, time.Millisecond, func(string, ...any) {})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stopRunner := runBackground(ctx, cancel, st, sk, now)
+	defer stopRunner()
 	select {
 	case <-sk.got:
 	case <-time.After(20 * time.Second):
@@ -148,14 +142,8 @@ func TestRunLongRoundKeepsItsMark(t *testing.T) {
 	sk := &sink{stored: map[string]int{}}
 	now := func() time.Time { return epoch }
 	me := feed.Rounds{Owner: "fe1/1/me"}
-	done := make(chan error, 1)
-	go func() {
-		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, me, func(string, ...any) {})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stopRunner := runRoundsBackground(ctx, cancel, st, sk, now, me)
+	defer stopRunner()
 	timeout := time.After(time.Minute)
 	select {
 	case <-arrived:

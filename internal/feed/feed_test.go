@@ -467,12 +467,7 @@ func TestPollWithoutNextSharedDateAdded(t *testing.T) {
 		// 4 after a page of 7 of them without next.
 		{"batch larger than a page", 30, [2]int{3, 14}, 30 - 4},
 	} {
-		srv := &server{n: tc.n, noNext: true, at: func(i int) time.Time {
-			if i >= tc.batch[0] && i < tc.batch[1] {
-				return added(tc.batch[0])
-			}
-			return added(i)
-		}}
+		srv := &server{n: tc.n, noNext: true, at: batchAt(tc.batch[0], tc.batch[1])}
 		hs := httptest.NewServer(srv)
 		k := &killable{Store: newStore(t, hs.URL)}
 		m := &sink{stored: map[string]int{}}
@@ -972,14 +967,8 @@ func TestRunBackoff(t *testing.T) {
 	clock.Store(epoch.UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- feed.Run(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, func(string, ...any) {})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stopRunner := runBackground(ctx, cancel, st, &sink{stored: map[string]int{}}, now)
+	defer stopRunner()
 	got := func() int {
 		mu.Lock()
 		defer mu.Unlock()

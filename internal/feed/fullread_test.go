@@ -162,12 +162,7 @@ func TestPollFullReadCursorsExpireRepeatedly(t *testing.T) {
 func TestPollCursorExpiresWithoutProgress(t *testing.T) {
 	ctx := context.Background()
 	const n = 30
-	srv := &server{n: n, expireEvery: 1, at: func(i int) time.Time {
-		if i >= 3 && i < 14 {
-			return added(3)
-		}
-		return added(i)
-	}}
+	srv := &server{n: n, expireEvery: 1, at: batchAt(3, 14)}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	k, now := fullReadDue(t, hs.URL, n)
@@ -208,12 +203,7 @@ func TestPollCursorExpiresWithoutProgress(t *testing.T) {
 func TestPollFullReadWithoutNext(t *testing.T) {
 	ctx := context.Background()
 	const n = 40
-	srv := &server{n: n, noNext: true, at: func(i int) time.Time {
-		if i >= 3 && i < 14 {
-			return added(3)
-		}
-		return added(i)
-	}}
+	srv := &server{n: n, noNext: true, at: batchAt(3, 14)}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	k, now := fullReadDue(t, hs.URL, n)
@@ -321,12 +311,7 @@ func TestPollCursorsRefusedSameStrings(t *testing.T) {
 func TestPollCursorsRefusedAtBatch(t *testing.T) {
 	ctx := context.Background()
 	const n = 30
-	srv := &server{n: n, refuseNext: true, at: func(i int) time.Time {
-		if i >= 3 && i < 14 {
-			return added(3)
-		}
-		return added(i)
-	}}
+	srv := &server{n: n, refuseNext: true, at: batchAt(3, 14)}
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	k, now := fullReadDue(t, hs.URL, n)
@@ -426,5 +411,17 @@ func TestPollFullReadCursorEchoed(t *testing.T) {
 	}
 	if miss := missing(m, n); len(miss) != 0 {
 		t.Errorf("never read objects %v (requests %q)", miss, srv.requests)
+	}
+}
+
+// batchAt sets up a server's dates (its at) with one batch: objects from
+// to to-1 share the date_added of object from (added(from)); every other
+// object i has added(i).
+func batchAt(from, to int) func(i int) time.Time {
+	return func(i int) time.Time {
+		if i >= from && i < to {
+			return added(from)
+		}
+		return added(i)
 	}
 }

@@ -78,14 +78,8 @@ func TestRunDrippingServersStarveNoFeed(t *testing.T) {
 	}
 	sk := &signalSink{sink: sink{stored: map[string]int{}}, got: make(chan struct{}, 1)}
 	now := func() time.Time { return epoch }
-	done := make(chan error, 1)
-	go func() {
-		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, feed.Rounds{Owner: "fe/1/me", Concurrency: 4}, func(string, ...any) {})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stopRunner := runRoundsBackground(ctx, cancel, st, sk, now, feed.Rounds{Owner: "fe/1/me", Concurrency: 4})
+	defer stopRunner()
 	timeout := time.After(20 * time.Second)
 	for range 4 {
 		select {
@@ -263,14 +257,8 @@ func TestRunEndedRoundNotRestartedFromStaleListing(t *testing.T) {
 	defer cancel()
 	sk := &sink{stored: map[string]int{}}
 	now := func() time.Time { return epoch }
-	done := make(chan error, 1)
-	go func() {
-		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, feed.Rounds{Owner: "fe/1/me"}, func(string, ...any) {})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stopRunner := runRoundsBackground(ctx, cancel, st, sk, now, feed.Rounds{Owner: "fe/1/me"})
+	defer stopRunner()
 	timeout := time.After(20 * time.Second)
 	select {
 	case <-arrived:
@@ -345,14 +333,8 @@ func TestRunRecordsStopAfterRound(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	now := func() time.Time { return epoch }
-	done := make(chan error, 1)
-	go func() {
-		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, feed.Rounds{Owner: "fe/1/me"}, func(string, ...any) {})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stopRunner := runRoundsBackground(ctx, cancel, st, sk, now, feed.Rounds{Owner: "fe/1/me"})
+	defer stopRunner()
 	timeout := time.After(20 * time.Second)
 	select {
 	case <-arrived:
@@ -392,14 +374,8 @@ func TestRunStoppedFeedEndsItsDrippingRound(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	now := func() time.Time { return epoch }
-	done := make(chan error, 1)
-	go func() {
-		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, feed.Rounds{Owner: "fe/1/me", Heartbeat: 10 * time.Millisecond, Lease: time.Minute}, func(string, ...any) {})
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stopRunner := runRoundsBackground(ctx, cancel, st, sk, now, feed.Rounds{Owner: "fe/1/me", Heartbeat: 10 * time.Millisecond, Lease: time.Minute})
+	defer stopRunner()
 	timeout := time.After(20 * time.Second)
 	select {
 	case <-dripping:
@@ -420,5 +396,34 @@ func TestRunStoppedFeedEndsItsDrippingRound(t *testing.T) {
 		case <-timeout:
 			t.Fatalf("the stopped feed's dripping round went on: %+v", f.FeedPosition)
 		}
+	}
+}
+
+// runRoundsBackground sets up a background round runner for a test: it runs
+// feed.RunRounds(ctx, st, sk, now, time.Millisecond, r) in a goroutine,
+// logging nothing, and returns what stops it: cancel (ctx's), then wait
+// until RunRounds has returned.
+func runRoundsBackground(ctx context.Context, cancel context.CancelFunc, st feed.Store, sk feed.Sink, now func() time.Time, r feed.Rounds) (stop func()) {
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.RunRounds(ctx, st, sk, now, time.Millisecond, r, func(string, ...any) {})
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// runBackground is [runRoundsBackground] for feed.Run: it runs feed.Run(ctx, st, sk,
+// now, time.Millisecond) in a goroutine, logging nothing, and returns
+// what cancels ctx and waits until Run has returned.
+func runBackground(ctx context.Context, cancel context.CancelFunc, st feed.Store, sk feed.Sink, now func() time.Time) (stop func()) {
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.Run(ctx, st, sk, now, time.Millisecond, func(string, ...any) {})
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }

@@ -25,45 +25,17 @@ func TestUIPageHeldEndsAtLogout(t *testing.T) {
 		t.Fatalf("setup: %+v", st)
 	}
 	ui := uiLogin(t, f.srv.URL, f.bob)
-	resp, err := ui.Get(f.srv.URL + "/ui/members")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
-	if csrf == nil {
-		t.Fatalf("no CSRF token on bob's page (%d)", resp.StatusCode)
-	}
+	csrf := uiCSRF(t, ui, f.srv.URL)
 	other := httptest.NewServer(f.a.Handler(nil))
 	defer other.Close()
 
 	b := budgetOf(t, f.b.memory)
 	release := holdAll(t, b, "someone else", "another")
 	defer release()
-	ch := make(chan heldAnswer, 1)
-	go func() {
-		resp, err := ui.Get(f.srv.URL + "/ui/collections/" + url.PathEscape(f.coll))
-		if err != nil {
-			ch <- heldAnswer{err: err}
-			return
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		ch <- heldAnswer{code: resp.StatusCode, body: string(body), err: err}
-	}()
-	for deadline := time.Now().Add(10 * time.Second); queuedFor(b, f.bob.ID) == 0; time.Sleep(time.Millisecond) {
-		select {
-		case r := <-ch:
-			t.Fatalf("bob's page ended (%d %v) without waiting for the budget", r.code, r.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("bob's page doesn't wait for the budget")
-		}
-	}
+	ch := uiGetAsync(ui, f.srv.URL+"/ui/collections/"+url.PathEscape(f.coll))
+	waitPageQueued(t, b, f.bob.ID, ch)
 	// The jar sends the cookie to the other front end's port too.
-	resp, err = ui.PostForm(other.URL+"/ui/logout", url.Values{"csrf": {csrf[1]}})
+	resp, err := ui.PostForm(other.URL+"/ui/logout", url.Values{"csrf": {csrf}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +46,7 @@ func TestUIPageHeldEndsAtLogout(t *testing.T) {
 	loggedOut := time.Now()
 	select {
 	case r := <-ch:
-		if r.err != nil || r.code != http.StatusUnauthorized || strings.Contains(r.body, st.Successes[0].ID) || strings.Contains(r.body, csrf[1]) {
+		if r.err != nil || r.code != http.StatusUnauthorized || strings.Contains(r.body, st.Successes[0].ID) || strings.Contains(r.body, csrf) {
 			t.Errorf("bob's page after he logged out: %d %v:\n%.3000s", r.code, r.err, r.body)
 		}
 	case <-time.After(budgetWait / 2):
@@ -108,17 +80,7 @@ func TestUIHeldEndsAtLogout(t *testing.T) {
 			csrf := uiCSRF(t, ui, f.srv.URL)
 			other := httptest.NewServer(f.a.Handler(nil))
 			defer other.Close()
-			ch := make(chan heldAnswer, 1)
-			go func() {
-				resp, err := ui.Get(f.srv.URL + c.path(obj.ID, obj.Version))
-				if err != nil {
-					ch <- heldAnswer{err: err}
-					return
-				}
-				defer resp.Body.Close()
-				b, err := io.ReadAll(resp.Body)
-				ch <- heldAnswer{code: resp.StatusCode, body: string(b), err: err}
-			}()
+			ch := uiGetAsync(ui, f.srv.URL+c.path(obj.ID, obj.Version))
 			waitHeld(t, ch)
 			resp, err := ui.PostForm(other.URL+"/ui/logout", url.Values{"csrf": {csrf}})
 			if err != nil {
@@ -152,4 +114,38 @@ func uiCSRF(t *testing.T, c *http.Client, base string) string {
 		t.Fatalf("no CSRF token on the session's page (%d)", resp.StatusCode)
 	}
 	return m[1]
+}
+
+// uiGetAsync sets up a UI request to be held: it sends GET u with the
+// session client ui from a goroutine; the answer comes on the channel.
+func uiGetAsync(ui *http.Client, u string) <-chan heldAnswer {
+	ch := make(chan heldAnswer, 1)
+	go func() {
+		resp, err := ui.Get(u)
+		if err != nil {
+			ch <- heldAnswer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		ch <- heldAnswer{code: resp.StatusCode, body: string(body), err: err}
+	}()
+	return ch
+}
+
+// waitPageQueued waits until a UI page of holder, sent with
+// [uiGetAsync], waits for a reservation of the response budget b,
+// failing t if the page ends first or nothing waits within 10 seconds.
+func waitPageQueued(t *testing.T, b *memoryBudget, holder string, ch <-chan heldAnswer) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); queuedFor(b, holder) == 0; time.Sleep(time.Millisecond) {
+		select {
+		case r := <-ch:
+			t.Fatalf("%s's page ended (%d %v) without waiting for the budget", holder, r.code, r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's page doesn't wait for the budget", holder)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,17 +49,7 @@ func TestUIHeldEndsAtTokenRevocation(t *testing.T) {
 			}
 			obj := st.Successes[0]
 			ui := uiLogin(t, f.srv.URL, f.bob)
-			ch := make(chan heldAnswer, 1)
-			go func() {
-				resp, err := ui.Get(f.srv.URL + c.path(t, f, obj.ID, obj.Version))
-				if err != nil {
-					ch <- heldAnswer{err: err}
-					return
-				}
-				defer resp.Body.Close()
-				b, err := io.ReadAll(resp.Body)
-				ch <- heldAnswer{code: resp.StatusCode, body: string(b), err: err}
-			}()
+			ch := uiGetAsync(ui, f.srv.URL+c.path(t, f, obj.ID, obj.Version))
 			waitHeld(t, ch)
 			revoked := time.Now()
 			if _, err := f.a.RevokeTokens(ctx, f.bob.ID); err != nil {
@@ -97,27 +86,8 @@ func TestUIPageHeldEndsAtTokenRevocation(t *testing.T) {
 	b := budgetOf(t, f.b.memory)
 	release := holdAll(t, b, "someone else", "another")
 	defer release()
-	ch := make(chan heldAnswer, 1)
-	go func() {
-		resp, err := ui.Get(f.srv.URL + "/ui/collections/" + url.PathEscape(f.coll))
-		if err != nil {
-			ch <- heldAnswer{err: err}
-			return
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		ch <- heldAnswer{code: resp.StatusCode, body: string(body), err: err}
-	}()
-	for deadline := time.Now().Add(10 * time.Second); queuedFor(b, f.bob.ID) == 0; time.Sleep(time.Millisecond) {
-		select {
-		case r := <-ch:
-			t.Fatalf("bob's page ended (%d %v) without waiting for the budget", r.code, r.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("bob's page doesn't wait for the budget")
-		}
-	}
+	ch := uiGetAsync(ui, f.srv.URL+"/ui/collections/"+url.PathEscape(f.coll))
+	waitPageQueued(t, b, f.bob.ID, ch)
 	revoked := time.Now()
 	if _, err := f.a.RevokeTokens(ctx, f.bob.ID); err != nil {
 		t.Fatal(err)

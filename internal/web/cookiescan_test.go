@@ -28,16 +28,7 @@ import (
 // caught). The analyst's own proved request then refreshes it, which
 // shows the scan reads what it means to.
 func TestStolenCookieTouchesNoRoute(t *testing.T) {
-	f := newFixture(t)
-	clock := newTestClock()
-	f.now = clock.now
-	base := uiServer(t, f, newV2Log(t, f.n))
-	victim := newClient(t, base)
-	victim.login(t, f.aurelia.Token)
-	stolen := sessionCookieOf(t, victim, base)
-	if stolen == "" {
-		t.Fatal("no session cookie")
-	}
+	f, clock, base, victim, stolen := stolenSession(t)
 	key := sha256.Sum256([]byte(stolen))
 	ctx := context.Background()
 	st := f.n.Store()

@@ -16,16 +16,7 @@ import (
 // binding (or, a post, carries the CSRF token) keeps a session alive, and
 // logging out takes the CSRF token.
 func TestStolenCookieKeepsNothingAlive(t *testing.T) {
-	f := newFixture(t)
-	clock := newTestClock()
-	f.now = clock.now
-	base := uiServer(t, f, newV2Log(t, f.n))
-	victim := newClient(t, base)
-	victim.login(t, f.aurelia.Token)
-	stolen := sessionCookieOf(t, victim, base)
-	if stolen == "" {
-		t.Fatal("no session cookie")
-	}
+	f, clock, base, victim, stolen := stolenSession(t)
 	steal := func(method, path string, header map[string]string) int {
 		t.Helper()
 		return withCookieAlone(t, method, base+path, "csrf=x", stolen, header)
@@ -104,4 +95,23 @@ func withCookieAlone(t *testing.T, method, rawURL, form, cookie string, header m
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// stolenSession sets up the stolen-cookie tests: a UI server (base) over
+// a new fixture f whose clock is the test clock clock, the analyst
+// aurelia logged in with a client of her own (victim), and her session
+// cookie (stolen), as a server elsewhere on the host is sent it.
+func stolenSession(t *testing.T) (f *fixture, clock *testClock, base string, victim *client, stolen string) {
+	t.Helper()
+	f = newFixture(t)
+	clock = newTestClock()
+	f.now = clock.now
+	base = uiServer(t, f, newV2Log(t, f.n))
+	victim = newClient(t, base)
+	victim.login(t, f.aurelia.Token)
+	stolen = sessionCookieOf(t, victim, base)
+	if stolen == "" {
+		t.Fatal("no session cookie")
+	}
+	return f, clock, base, victim, stolen
 }

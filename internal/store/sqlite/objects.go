@@ -532,6 +532,19 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
+// andIn adds the condition " AND col IN (?, ...)" to the WHERE clause
+// being written in w, for the [Store.Objects] query and the UI's
+// [Store.BrowseObjects] filter, and returns args with vals appended for its
+// placeholders. For no vals it adds nothing: an empty list filters
+// nothing.
+func andIn(w *strings.Builder, args []any, col string, vals []string) []any {
+	if len(vals) == 0 {
+		return args
+	}
+	fmt.Fprintf(w, " AND %s IN (%s)", col, placeholders(len(vals)))
+	return append(args, strArgs(vals)...)
+}
+
 // Objects implements [store.Store].
 func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) {
 	if q.Limit < 1 {
@@ -603,18 +616,9 @@ func objectsQuery(q store.Query, after int64) (string, []any, error) {
 		seq = "+seq"
 	}
 	b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE collection = ? AND ` + seq + ` > ?`)
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, " AND %s IN (%s)", col, placeholders(len(vals)))
-		for _, v := range vals {
-			args = append(args, v)
-		}
-	}
-	in("object_id", q.IDs)
-	in("type", q.Types)
-	in("spec_version", q.SpecVersions)
+	args = andIn(&b, args, "object_id", q.IDs)
+	args = andIn(&b, args, "type", q.Types)
+	args = andIn(&b, args, "spec_version", q.SpecVersions)
 	sel := q.Versions
 	if len(sel) == 0 {
 		sel = []store.VersionSelector{{Kind: store.VersionLast}}

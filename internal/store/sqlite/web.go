@@ -462,17 +462,8 @@ func browseFilter(b store.Browse, fts string) (string, []any) {
 	var w strings.Builder
 	args := []any{b.Collection}
 	w.WriteString(`o.collection = ? AND o.is_last = 1`)
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		fmt.Fprintf(&w, " AND %s IN (%s)", col, placeholders(len(vals)))
-		for _, v := range vals {
-			args = append(args, v)
-		}
-	}
-	in("o.type", b.Types)
-	in("o.member", b.Creators)
+	args = andIn(&w, args, "o.type", b.Types)
+	args = andIn(&w, args, "o.member", b.Creators)
 	if !b.From.IsZero() {
 		w.WriteString(` AND o.date_added >= ?`)
 		args = append(args, fmtTime(b.From))
