@@ -67,7 +67,17 @@ func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler)
 		Store:        st,
 		Authenticate: f.n.Authenticate,
 		Concurrence: func(ctx context.Context, m store.Member, object string) (int64, func(context.Context) (opinion.Concurrence, error), error) {
-			return f.n.PrepareConcurrence(ctx, m, object, 5*time.Second)
+			n, tally, err := f.n.PrepareConcurrence(ctx, m, object, 5*time.Second)
+			if err != nil || f.concurrence == nil {
+				return n, tally, err
+			}
+			return n, func(ctx context.Context) (opinion.Concurrence, error) {
+				c, err := tally(ctx)
+				if err == nil {
+					c = f.concurrence(c)
+				}
+				return c, err
+			}, nil
 		},
 		API:          api,
 		AsMember:     f.n.AsMember,

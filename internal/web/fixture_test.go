@@ -23,6 +23,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -60,6 +61,9 @@ type fixture struct {
 	// store, when set, wraps the node's store as uiServer's UI reads it
 	// (a test counts the UI's reads).
 	store func(store.Store) store.Store
+	// concurrence, when set, changes the node's concurrence as uiServer's
+	// UI gets it (a test plants evidence).
+	concurrence func(opinion.Concurrence) opinion.Concurrence
 }
 
 // testClock is a clock a test moves on: the time it was made, plus what

@@ -1134,7 +1134,12 @@ func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string
 		if op, err := opinion.Parse(it.Object); err == nil {
 			key := op.ID + "|" + stix.FormatTimestamp(op.Version)
 			explain[key] = op.Explanation
-			if op.Member == me.ID {
+			// The revoke form signs this object again with the analyst's
+			// key: only a version the analyst shared (the log's sharer,
+			// not created_by_ref alone, which another member may write
+			// into an object it relays), so that a planted copy of the
+			// analyst's opinion id, of other content, is never signed.
+			if op.Member == me.ID && it.Member == me.ID {
 				raws[key] = string(it.Object)
 			}
 		}

@@ -107,7 +107,7 @@ func TestBrowserPeerKeyHistoryUnproved(t *testing.T) {
 		return kr.KeyIndex, nil
 	}
 	var (
-		mode    atomic.Value // "": as A serves it; else "+"-separated: strip (its key index), drop (alice's rotation), own-index (A's)
+		mode    atomic.Value // "": as A serves it; else "+"-separated: strip (its key index), drop (alice's rotation), own-index (A's); "raw:F": F put first in its bytes
 		dropped atomic.Int32
 	)
 	mode.Store("")
@@ -120,6 +120,14 @@ func TestBrowserPeerKeyHistoryUnproved(t *testing.T) {
 			}
 			rec := httptest.NewRecorder()
 			next.ServeHTTP(rec, r)
+			if raw, ok := strings.CutPrefix(m, "raw:"); ok {
+				// The bundle's bytes with a field first: a forged
+				// checkpoint before the honest one (JSON.parse keeps the
+				// last), invalid UTF-8, a name with bidi controls twice.
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(append([]byte("{"+raw+","), rec.Body.Bytes()[1:]...))
+				return
+			}
 			var bd map[string]any
 			if err := json.Unmarshal(rec.Body.Bytes(), &bd); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -173,6 +181,10 @@ func TestBrowserPeerKeyHistoryUnproved(t *testing.T) {
 		{"strip+drop", before, "logged", []string{unproved}},
 		{"drop", before, "failed", []string{"in the peer's log: the node left out key entry"}},
 		{"own-index", before, "failed", []string{"in the peer's log: the key index is for"}},
+		{`raw:"checkpoint":"forged"`, before, "failed", []string{`couldn't read the object's proof bundle in the peer's log: field "checkpoint" given twice`}},
+		{`raw:"Log_Key":"forged"`, before, "failed", []string{`unknown field "Log_Key"`}},
+		{"raw:\"later\":\"\xff\"", before, "failed", []string{"invalid UTF-8"}},
+		{"raw:\"x\u202e\":1,\"x\u202e\":2", before, "failed", []string{`field "x[U+202E]" given twice`}},
 	} {
 		mode.Store(c.mode)
 		st, text := checkObjectPage(t, bctx, base, c.id, "")
@@ -183,6 +195,9 @@ func TestBrowserPeerKeyHistoryUnproved(t *testing.T) {
 			if !strings.Contains(text, w) {
 				t.Errorf("%q, %s: the check doesn't say %q: %s", c.mode, c.id, w, text)
 			}
+		}
+		if strings.ContainsAny(text, "\u202e\ufffd") {
+			t.Errorf("%q, %s: attacker text not inert: %q", c.mode, c.id, text)
 		}
 		if c.state != "verified" && strings.Contains(text, "Verified in your browser") {
 			t.Errorf("%q, %s: says verified: %s", c.mode, c.id, text)

@@ -117,6 +117,16 @@
     witnessed: { each: { checkpoint: "string", consistency: HASHES } },
   };
 
+  // RECEIPT_FIELDS are a receipt's fields (GET /log/receipt) and their
+  // types, as tlog.ParseReceipt reads them (tlog's receiptFields and
+  // tlog.Receipt): JSON.parse alone kept the last of two "checkpoint"s
+  // and ignored "CHECKPOINT", where Go refuses both.
+  const RECEIPT_FIELDS = {
+    log_index: "uint", tree_size: "uint", entry: "bytes", salt: "bytes", collection: "string",
+    object_id: "string", version: "string", member: "string", inclusion_proof: HASHES, checkpoint: "string",
+    witnessed: { fields: { checkpoint: "string", consistency: HASHES } },
+  };
+
   // readFields reads the JSON document bytes by its exact field names,
   // as tlog's knownNames and encoding/json read it, and returns it parsed
   // (null for the document null). It throws for what Go refuses: invalid
@@ -220,6 +230,8 @@
           }
         } else if (typeof t === "object" && t.any) {
           if (!isNull()) object(path + name + ".", {}, t.any);
+        } else if (typeof t === "object" && t.fields) {
+          if (!isNull()) object(path + name + ".", t.fields, null);
         } else {
           leaf(path + name, t);
         }
@@ -292,6 +304,10 @@
   // readBundle reads a proof bundle (GET /peers/bundle) as
   // tlog.ParseBundle does (readFields); it verifies nothing.
   function readBundle(bytes) { return readFields(bytes, BUNDLE_FIELDS); }
+
+  // readReceipt reads a receipt (GET /log/receipt) as tlog.ParseReceipt
+  // does (readFields); it verifies nothing.
+  function readReceipt(bytes) { return readFields(bytes, RECEIPT_FIELDS); }
 
   // inert makes text that another party wrote (an origin, a member id,
   // a witness's or a key's name) fit to show inline in a sentence: bidi
@@ -795,7 +811,7 @@
   }
 
   window.ParleyLog = {
-    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion, strictText, readFields, readBundle, inert, parseIJSON,
+    SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion, strictText, readFields, readBundle, readReceipt, inert, parseIJSON,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
     verifyCheckpoint, verifyKeyIndex, verifyConsistency, keyInForce, parsePolicy, checkQuorum, quorumTime, keylessAt, sameInstant, signatureParts, signObject,
   };

@@ -86,9 +86,11 @@ function binding() {
         setTimeout(() => location.reload(), 300);
       } catch (err) {
         const why = err && err.message ? err.message : err;
-        out.textContent = err instanceof Unanswered
+        // (Words of the node's, and of the object it gave, are shown
+        // inert: bidi controls as their code points.)
+        out.textContent = L.inert(err instanceof Unanswered
           ? "It may have been shared: " + why + ". Reload the page to see whether it is there before you share it again."
-          : "Not shared: " + why;
+          : "Not shared: " + why);
         out.classList.add("bad");
         btn.disabled = false;
       }
@@ -117,7 +119,15 @@ function binding() {
   }
   for (const f of document.querySelectorAll(".revoke-form")) {
     handle(f, async (form) => {
-      const o = JSON.parse(form.dataset.opinion);
+      // The opinion as the node gives it, signed again with the
+      // analyst's key: read as Go reads it (a name given twice, which
+      // JSON.parse reads as its last, refused), and only the analyst's
+      // own opinion, of the id the form shows.
+      const o = L.parseIJSON(form.dataset.opinion);
+      if (o === null || typeof o !== "object" || Array.isArray(o) || o.type !== "opinion" || o.id !== form.dataset.opinionId) {
+        throw new Error("the node gave another object than your opinion " + form.dataset.opinionId + " to revoke");
+      }
+      if (o.created_by_ref !== form.dataset.member) throw new Error("the opinion the node gave to revoke is not yours: it names " + String(o.created_by_ref));
       o.revoked = true;
       let t = now();
       if (t <= o.modified) t = new Date(Date.parse(o.modified) + 1).toISOString();

@@ -162,7 +162,8 @@ function binding() {
   // ANSWER_TIMEOUT_MS (headers or body) the request is aborted and get
   // fails with Unanswered.
   // asText: true for the answer's text, "bundle" for a proof bundle read
-  // by its field names (L.readBundle), otherwise its JSON.
+  // by its field names (L.readBundle), "receipt" for a receipt read so
+  // (L.readReceipt), otherwise its JSON.
   async function get(path, what, asText) {
     let unreachable = false;
     const started = Date.now();
@@ -210,6 +211,7 @@ function binding() {
         let text;
         try {
           if (asText === "bundle") return L.readBundle(bytes);
+          if (asText === "receipt") return L.readReceipt(bytes);
           text = L.strictText(bytes);
         } catch (e) {
           throw new Check("couldn't read " + what + ": " + e.message);
@@ -688,7 +690,7 @@ function binding() {
     // submission round together, so once one has come, waiting longer
     // for the quorum would wait for a witness that failed.
     for (let attempt = 0; ; attempt++) {
-      rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version), "the object's log receipt");
+      rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version), "the object's log receipt", "receipt");
       try {
         cp = await L.verifyCheckpoint(rc.checkpoint, key);
       } catch (e) {
