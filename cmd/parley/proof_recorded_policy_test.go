@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/demo"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -23,11 +24,12 @@ import (
 // TestProofChecksTheRecordedPolicyOnTheBundle: with a witness policy
 // recorded for the seen file (as parley audit --witness records it) and
 // no policy flags, proof refuses a bundle whose checkpoint is short of
-// the recorded quorum, as it refuses it with the same policy given as
-// flags, and as pull refuses objects proved against such a checkpoint.
-// Before, proof checked the recorded policy on the node's latest
-// checkpoint only: a node serving a cosigned latest checkpoint and a
-// bundle proved against an uncosigned one had it printed, exit 0.
+// the recorded quorum, and concurrence evidence whose checkpoint is, as
+// each refuses it with the same policy given as flags, and as pull
+// refuses objects proved against such a checkpoint. Before, both checked
+// the recorded policy on the node's latest checkpoint only: a node
+// serving a cosigned latest checkpoint and a bundle or evidence proved
+// against an uncosigned one had it printed, exit 0.
 func TestProofChecksTheRecordedPolicyOnTheBundle(t *testing.T) {
 	base, st, _ := demoNode(t)
 	token := st.Members[0].Token
@@ -98,6 +100,20 @@ func TestProofChecksTheRecordedPolicyOnTheBundle(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "proof", "--url", front.URL, "--token", token, "--seen", recorded, id)
 	if code != 1 || !strings.Contains(stderr, "the witness policy requires") || stdout != "" {
 		t.Fatalf("proof with a recorded policy, a bundle short of its quorum: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	// Concurrence alike: refused with the flags, and with the recorded
+	// policy.
+	code, stdout, stderr = runCLI(t, "concurrence", "--url", front.URL, "--token", token, "--seen", filepath.Join(dir, "conc-flags.seen"), "--witness", wvkey, "--witness-quorum", "1", demo.Report)
+	if code != 1 || !strings.Contains(stderr, "the witness policy requires") || stdout != "" {
+		t.Fatalf("concurrence with policy flags, evidence short of their quorum: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	concRecorded := filepath.Join(dir, "conc-recorded.seen")
+	if err := os.WriteFile(seenPolicyPath(concRecorded), []byte(pol.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "concurrence", "--url", front.URL, "--token", token, "--seen", concRecorded, demo.Report)
+	if code != 1 || !strings.Contains(stderr, "the witness policy requires") || stdout != "" {
+		t.Fatalf("concurrence with a recorded policy, evidence short of its quorum: exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 	// The node's latest checkpoint met it (the front cosigns it): with
 	// neither, the bundle is proved.
