@@ -68,6 +68,12 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pol == nil {
+		// No policy flags: the one recorded for the seen file, which
+		// the node's latest checkpoint met, holds for the evidence's
+		// checkpoint too, as with the flags.
+		pol = p.policy
+	}
 	conc, err := fetchConcurrence(ctx, c.httpClient(), *u, *token, object)
 	if err != nil {
 		return err

@@ -128,7 +128,9 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	// What the node reads at each poll is read once here, before anything
 	// is recorded, so that a secret file that isn't there is named with
 	// its flag (the node's own check adds only "invalid argument").
-	if spec.SecretFile != "" {
+	// A URL that fails alone is left to the node's check, which names
+	// it without blaming the secret file.
+	if _, urlErr := feed.Client(feed.Feed{Name: spec.Name, URL: spec.URL}); spec.SecretFile != "" && urlErr == nil {
 		if _, err := feed.Client(feed.Feed{Name: spec.Name, URL: spec.URL, Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile}); err != nil {
 			return usageErrorf("check "+secretFlag+": it names the file that holds the server's token or password, which the node reads again at each poll", "%v", err)
 		}

@@ -94,6 +94,13 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	if err := p.seen.Save(); err != nil {
 		return withExit(3, "", err)
 	}
+	if pol == nil && *peerColl == "" {
+		// No policy flags: the one recorded for the seen file, which
+		// the node's latest checkpoint met ([trustFlags.pin]), holds
+		// for the bundle's checkpoint too, as with the flags (and as
+		// pull checks its objects' checkpoints against it).
+		pol = p.policy
+	}
 	cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
 	var (
 		b      []byte
